@@ -1,0 +1,268 @@
+package impl_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/sockspec/sockspec/impl"
+)
+
+func TestMain(m *testing.M) {
+	impl.ChildMain()
+	goleak.VerifyTestMain(m)
+}
+
+// Recipes a request child of this test binary can rebuild.
+func init() {
+	impl.RegisterChild("test-echo", func([]byte) (impl.Config, error) {
+		return impl.Config{Handler: impl.LineTransform(func(b []byte) []byte { return b })}, nil
+	})
+	impl.RegisterChild("test-script", func(p []byte) (impl.Config, error) {
+		return impl.Config{Handler: scripted}, nil
+	})
+}
+
+// scripted is a handler driven by the request's first line, so that a
+// request child (which cannot share closures with the test) behaves as the
+// test asks: "echo X", "fail", "panic", "fatal", "sleep D", "exit N".
+func scripted() impl.Handler { return &scriptHandler{} }
+
+type scriptHandler struct {
+	impl.BaseHandler
+	line []byte
+	out  io.Writer
+	dg   *impl.DatagramHandler
+	st   *impl.StreamHandler
+}
+
+func (h *scriptHandler) Setup(r *impl.Request) error {
+	if r.Conn != nil {
+		h.st = &impl.StreamHandler{}
+		if err := h.st.Setup(r); err != nil {
+			return err
+		}
+		line, err := h.st.Rfile.ReadBytes('\n')
+		if err != nil && len(line) == 0 {
+			return fmt.Errorf("reading script: %w", err)
+		}
+		h.line, h.out = bytes.TrimSpace(line), h.st.Wfile
+		if string(h.line) == "setup-fail" {
+			return errors.New("setup failed on purpose")
+		}
+		return nil
+	}
+	h.dg = &impl.DatagramHandler{}
+	if err := h.dg.Setup(r); err != nil {
+		return err
+	}
+	h.line, h.out = bytes.TrimSpace(r.Data), h.dg.Wfile
+	return nil
+}
+
+func (h *scriptHandler) Handle(r *impl.Request) error {
+	cmd, arg, _ := strings.Cut(string(h.line), " ")
+	switch cmd {
+	case "echo":
+		_, err := fmt.Fprintf(h.out, "%s\n", arg)
+		return err
+	case "fail":
+		fmt.Fprintf(h.out, "partial\n")
+		return errors.New("handler failed on purpose")
+	case "panic":
+		panic("handler panicked on purpose")
+	case "fatal":
+		return impl.Fatal(errors.New("fatal on purpose"))
+	case "sleep":
+		d, _ := time.ParseDuration(arg)
+		time.Sleep(d) // the handler's own work, not a wait for the test
+		_, err := fmt.Fprintf(h.out, "slept\n")
+		return err
+	case "pid":
+		_, err := fmt.Fprintf(h.out, "%d\n", os.Getpid())
+		return err
+	}
+	return fmt.Errorf("unknown script %q", h.line)
+}
+
+func (h *scriptHandler) Finish(r *impl.Request) error {
+	if h.dg != nil {
+		return h.dg.Finish(r)
+	}
+	if h.st != nil {
+		return h.st.Finish(r)
+	}
+	return nil
+}
+
+// recorder collects trace events.
+type recorder struct {
+	mu     sync.Mutex
+	events []impl.Event
+}
+
+func (r *recorder) trace() *impl.ServerTrace {
+	add := func(e impl.Event) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.events = append(r.events, e)
+	}
+	return &impl.ServerTrace{Call: add, Return: add}
+}
+
+// calls lists the hooks called, in order, optionally only of request id.
+func (r *recorder) calls(filter ...func(impl.Event) bool) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+next:
+	for _, e := range r.events {
+		if e.Phase != impl.Call {
+			continue
+		}
+		for _, f := range filter {
+			if !f(e) {
+				continue next
+			}
+		}
+		out = append(out, string(e.Hook))
+	}
+	return out
+}
+
+func (r *recorder) returns(h impl.Hook) []impl.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []impl.Event
+	for _, e := range r.events {
+		if e.Phase == impl.Return && e.Hook == h {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (r *recorder) count(h impl.Hook) int {
+	n := 0
+	for _, c := range r.calls() {
+		if c == string(h) {
+			n++
+		}
+	}
+	return n
+}
+
+// requestHooks keeps only the pipeline hooks of requests.
+func requestHooks(e impl.Event) bool { return e.Request != 0 }
+
+// addressFor gives a fresh address for a family.
+func addressFor(t testing.TB, f impl.Family) string {
+	switch f {
+	case impl.TCP, impl.UDP:
+		return "127.0.0.1:0"
+	}
+	return filepath.Join(shortTempDir(t), "s.sock")
+}
+
+// shortTempDir is a temporary directory with a short path: Unix socket paths
+// are limited to 107 bytes and t.TempDir() can be longer.
+func shortTempDir(t testing.TB) string {
+	d, err := os.MkdirTemp("", "ss")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+// newServer builds a server and closes it at the end of the test.
+func newServer(t testing.TB, cfg impl.Config) *impl.Server {
+	t.Helper()
+	if cfg.Address == "" {
+		cfg.Address = addressFor(t, cfg.Family)
+	}
+	if cfg.Handler == nil {
+		cfg.Handler = scripted
+	}
+	if cfg.Dispatch == impl.Forking && cfg.Fork.Name == "" {
+		cfg.Fork.Name = "test-script"
+	}
+	if cfg.ErrorLog == nil {
+		cfg.ErrorLog = io.Discard
+	}
+	s, err := impl.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.ServerClose() })
+	return s
+}
+
+// client is a test client of any family.
+type client struct {
+	t    testing.TB
+	conn net.Conn
+}
+
+func dial(t testing.TB, s *impl.Server) *client {
+	t.Helper()
+	var conn net.Conn
+	var err error
+	switch s.Family() {
+	case impl.TCP:
+		conn, err = net.DialTimeout("tcp", s.Address(), 5*time.Second)
+	case impl.UnixStream:
+		conn, err = net.DialTimeout("unix", s.Address(), 5*time.Second)
+	case impl.UDP:
+		conn, err = net.Dial("udp", s.Address())
+	case impl.UnixDatagram:
+		local := filepath.Join(shortTempDir(t), "c.sock")
+		conn, err = net.DialUnix("unixgram", &net.UnixAddr{Name: local, Net: "unixgram"}, &net.UnixAddr{Name: s.Address(), Net: "unixgram"})
+	}
+	if err != nil {
+		t.Fatalf("dial %v %s: %v", s.Family(), s.Address(), err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	return &client{t: t, conn: conn}
+}
+
+func (c *client) send(line string) {
+	c.t.Helper()
+	if _, err := c.conn.Write([]byte(line + "\n")); err != nil {
+		c.t.Fatalf("send: %v", err)
+	}
+}
+
+// readAll reads the reply: to EOF for streams, one datagram otherwise.
+func (c *client) readAll() (string, error) {
+	if _, ok := c.conn.(*net.UDPConn); ok || isUnixgram(c.conn) {
+		buf := make([]byte, 65536)
+		n, err := c.conn.Read(buf)
+		return string(buf[:n]), err
+	}
+	b, err := io.ReadAll(c.conn)
+	return string(b), err
+}
+
+func isUnixgram(c net.Conn) bool {
+	u, ok := c.(*net.UnixConn)
+	return ok && u.LocalAddr().Network() == "unixgram"
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
