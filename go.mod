@@ -1,6 +1,6 @@
 module github.com/sockspec/sockspec
 
-go 1.26.8
+go 1.25
 
 require go.uber.org/goleak v1.3.0
 

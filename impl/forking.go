@@ -361,4 +361,3 @@ func (t *traceWriter) chain(next *ServerTrace) *ServerTrace {
 		},
 	}
 }
-

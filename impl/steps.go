@@ -328,4 +328,3 @@ func isResourceExhaustion(err error) bool {
 	}
 	return false
 }
-
