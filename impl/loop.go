@@ -79,12 +79,15 @@ func (s *Server) HandleRequest(ctx context.Context) (err error) {
 // called before (SHD-10), and the FatalError or handle_error failure that
 // stopped it. It may be called again after it returned (SHD-05).
 func (s *Server) ServeForever(ctx context.Context, pollInterval time.Duration) (err error) {
-	s.trace.call(HookServeForever, nil)
-	defer func() { s.trace.ret(HookServeForever, nil, err, "") }()
 	if pollInterval <= 0 {
 		pollInterval = s.cfg.PollInterval
 	}
-	if err := s.enterLoop(true); err != nil {
+	// The call is traced once the loop counts as serving, so that an
+	// observer of the call knows a Shutdown from now on will stop it.
+	err = s.enterLoop(true)
+	s.trace.call(HookServeForever, nil)
+	defer func() { s.trace.ret(HookServeForever, nil, err, "") }()
+	if err != nil {
 		return err
 	}
 	defer s.leaveLoop(true)
@@ -93,6 +96,9 @@ func (s *Server) ServeForever(ctx context.Context, pollInterval time.Duration) (
 	stop := s.stopChan()
 
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if s.cfg.Dispatch == Forking {
 			if err := s.waitForChildSlot(stop); err != nil {
 				if s.isClosed() {

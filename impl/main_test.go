@@ -89,6 +89,17 @@ func (h *scriptHandler) Handle(r *impl.Request) error {
 		time.Sleep(d) // the handler's own work, not a wait for the test
 		_, err := fmt.Fprintf(h.out, "slept\n")
 		return err
+	case "hold":
+		// Tell the client the handler runs, then wait for its go-ahead: the
+		// test decides when the request ends, in any process.
+		if _, err := fmt.Fprintf(h.out, "held\n"); err != nil {
+			return err
+		}
+		if _, err := h.st.Rfile.ReadBytes('\n'); err != nil {
+			return fmt.Errorf("waiting for release: %w", err)
+		}
+		_, err := fmt.Fprintf(h.out, "released\n")
+		return err
 	case "pid":
 		_, err := fmt.Fprintf(h.out, "%d\n", os.Getpid())
 		return err
@@ -110,6 +121,7 @@ func (h *scriptHandler) Finish(r *impl.Request) error {
 type recorder struct {
 	mu     sync.Mutex
 	events []impl.Event
+	notify chan struct{} // closed at the next event
 }
 
 func (r *recorder) trace() *impl.ServerTrace {
@@ -117,6 +129,10 @@ func (r *recorder) trace() *impl.ServerTrace {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.events = append(r.events, e)
+		if r.notify != nil {
+			close(r.notify)
+			r.notify = nil
+		}
 	}
 	return &impl.ServerTrace{Call: add, Return: add}
 }
@@ -265,4 +281,98 @@ func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// readLine reads one line of the reply.
+func (c *client) readLine() string {
+	c.t.Helper()
+	var b []byte
+	one := make([]byte, 1)
+	for {
+		n, err := c.conn.Read(one)
+		if n == 1 {
+			b = append(b, one[0])
+			if one[0] == '\n' {
+				return string(b)
+			}
+		}
+		if err != nil {
+			c.t.Fatalf("reading a line: got %q, then %v", b, err)
+		}
+	}
+}
+
+// serve runs ServeForever in the background and returns a channel with its
+// result; the test's cleanup shuts it down if it still runs.
+func serve(t testing.TB, s *impl.Server, poll time.Duration) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	finished := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		defer close(finished)
+		done <- s.ServeForever(ctx, poll)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		s.ServerClose()
+		select {
+		case <-finished:
+		case <-time.After(10 * time.Second):
+			t.Errorf("ServeForever did not return within 10s of cancel and ServerClose")
+		}
+	})
+	return done
+}
+
+// waitFor blocks until the recorder saw a return of hook h (n times in all),
+// or fails the test after a bound.
+func (r *recorder) waitFor(t testing.TB, h impl.Hook, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(r.returns(h)) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10s for %d returns of %s; trace: %v", n, h, r.calls())
+		}
+		r.changed(50 * time.Millisecond)
+	}
+}
+
+// waitForCall blocks until the recorder saw n calls of hook h.
+func (r *recorder) waitForCall(t testing.TB, h impl.Hook, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for r.count(h) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10s for %d calls of %s; trace: %v", n, h, r.calls())
+		}
+		r.changed(50 * time.Millisecond)
+	}
+}
+
+// changed blocks until a new event arrives or d passes.
+func (r *recorder) changed(d time.Duration) {
+	r.mu.Lock()
+	if r.notify == nil {
+		r.notify = make(chan struct{})
+	}
+	ch := r.notify
+	r.mu.Unlock()
+	select {
+	case <-ch:
+	case <-time.After(d):
+	}
+}
+
+// recv waits up to 10s for a value from ch.
+func recv[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("waited 10s for %s", what)
+	}
+	var zero T
+	return zero
 }

@@ -135,8 +135,27 @@ func newReadySource(sock any) (readySource, error) {
 			closerFunc
 		}{rw, closer.Close}, nil
 	}
-	sc, ok := sock.(syscall.Conn)
 	d, dok := sock.(deadliner)
+	if ln, ok := sock.(net.Listener); ok && dok {
+		// The raw connection of a listener cannot wait for readability
+		// (its Read is EINVAL), so a duplicate of the listening descriptor,
+		// opened as a connection, is registered with the poller instead and
+		// used for nothing but that wait.
+		watch, err := listenerWatcher(ln)
+		if err != nil {
+			return nil, err
+		}
+		rc, err := watch.(syscall.Conn).SyscallConn()
+		if err != nil {
+			watch.Close()
+			return nil, err
+		}
+		return &pollSource{rc: rc, d: multiDeadline{d, watch}, close: func() error {
+			watch.Close()
+			return closer.Close()
+		}}, nil
+	}
+	sc, ok := sock.(syscall.Conn)
 	if !ok || !dok {
 		return nil, fmt.Errorf("impl: a socket of type %T cannot report a pending request: a custom Network must return sockets that implement impl.ReadyWaiter", sock)
 	}
@@ -145,6 +164,41 @@ func newReadySource(sock any) (readySource, error) {
 		return nil, err
 	}
 	return &pollSource{rc: rc, d: d, close: closer.Close}, nil
+}
+
+// listenerWatcher opens a second descriptor of a kernel listening socket as
+// a net.Conn.
+func listenerWatcher(ln net.Listener) (net.Conn, error) {
+	fl, ok := ln.(interface{ File() (*os.File, error) })
+	if !ok {
+		return nil, fmt.Errorf("impl: a listener of type %T cannot report a pending connection: a custom Network must return listeners that implement impl.ReadyWaiter", ln)
+	}
+	f, err := fl.File()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	c, err := net.FileConn(f)
+	if err != nil {
+		return nil, fmt.Errorf("impl: watching the listening socket: %w", err)
+	}
+	if _, ok := c.(syscall.Conn); !ok {
+		c.Close()
+		return nil, fmt.Errorf("impl: watching the listening socket: %T has no raw descriptor", c)
+	}
+	return c, nil
+}
+
+// multiDeadline sets one deadline on several sockets.
+type multiDeadline []deadliner
+
+func (m multiDeadline) SetDeadline(t time.Time) error {
+	for _, d := range m {
+		if err := d.SetDeadline(t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 type closerFunc func() error
