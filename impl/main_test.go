@@ -179,6 +179,12 @@ func (r *recorder) count(h impl.Hook) int {
 	return n
 }
 
+func (r *recorder) eventsCopy() []impl.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]impl.Event(nil), r.events...)
+}
+
 // requestHooks keeps only the pipeline hooks of requests.
 func requestHooks(e impl.Event) bool { return e.Request != 0 }
 

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The packages that other implementations' authors may copy or vendor import
+# the standard library only (DESIGN.md §1). Fail when one of them grows a
+# dependency outside it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+status=0
+for pkg in ./impl ./netsim ./spec/driver ./spec/rules; do
+  [ -d "$pkg" ] || continue
+  bad=$(go list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' "$pkg" | grep -v '^github.com/sockspec/sockspec' || true)
+  if [ -n "$bad" ]; then
+    echo "check-imports: $pkg imports outside the standard library:" >&2
+    echo "$bad" | sed 's/^/  /' >&2
+    status=1
+  fi
+  # Within the module, these packages must not import the harness either.
+  inner=$(go list -deps -f '{{if not .Standard}}{{.ImportPath}}{{end}}' "$pkg" | grep '^github.com/sockspec/sockspec' | grep -v -x "github.com/sockspec/sockspec/${pkg#./}" || true)
+  if [ -n "$inner" ]; then
+    echo "check-imports: $pkg imports other sockspec packages:" >&2
+    echo "$inner" | sed 's/^/  /' >&2
+    status=1
+  fi
+done
+[ $status -eq 0 ] && echo "check-imports: ok"
+exit $status
