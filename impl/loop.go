@@ -86,11 +86,14 @@ func (s *Server) ServeForever(ctx context.Context, pollInterval time.Duration) (
 	// observer of the call knows a Shutdown from now on will stop it.
 	err = s.enterLoop(true)
 	s.trace.call(HookServeForever, nil)
-	defer func() { s.trace.ret(HookServeForever, nil, err, "") }()
 	if err != nil {
+		s.trace.ret(HookServeForever, nil, err, "")
 		return err
 	}
+	// Deferred in this order so that the return is traced before a waiting
+	// Shutdown is released.
 	defer s.leaveLoop(true)
+	defer func() { s.trace.ret(HookServeForever, nil, err, "") }()
 	stopOnCancel := context.AfterFunc(ctx, s.requestStop)
 	defer stopOnCancel()
 	stop := s.stopChan()

@@ -21,6 +21,11 @@ import (
 
 func TestMain(m *testing.M) {
 	impl.ChildMain()
+	// Request children of a race-enabled test binary would each pause a
+	// second at exit to flush race reports; they have none to flush.
+	if os.Getenv("GORACE") == "" {
+		os.Setenv("GORACE", "atexit_sleep_ms=0")
+	}
 	goleak.VerifyTestMain(m)
 }
 

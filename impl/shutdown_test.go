@@ -31,13 +31,11 @@ func TestSHD01ShutdownWaitsForLoopAndWakesIt(t *testing.T) {
 	if err := s.Shutdown(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("ServeForever returned %v after Shutdown, want nil", err)
-		}
-	default:
+	if n := len(rec.returns(impl.HookServeForever)); n != 1 {
 		t.Fatal("Shutdown returned before ServeForever did")
+	}
+	if err := recv(t, done, "ServeForever"); err != nil {
+		t.Fatalf("ServeForever returned %v after Shutdown, want nil", err)
 	}
 }
 

@@ -39,8 +39,8 @@ func TestTHR01RequestOnItsOwnGoroutine(t *testing.T) {
 // block_on_close is off.
 func TestTHR03BlockOnClose(t *testing.T) {
 	cases := map[string]impl.Config{
-		"joined": {},
-		"daemon": {DaemonThreads: true},
+		"joined":            {},
+		"daemon":            {DaemonThreads: true},
 		"no-block-on-close": {NoBlockOnClose: true},
 	}
 	for name, cfg := range cases {
