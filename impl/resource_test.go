@@ -2,6 +2,7 @@ package impl_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"sync/atomic"
@@ -71,4 +72,63 @@ func TestRES01ShutdownDuringBackoff(t *testing.T) {
 	if err := recv(t, done, "ServeForever"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// RES-01 with the real thing: the process runs out of descriptors while a
+// connection waits; accept fails with EMFILE, the loop backs off, and once
+// descriptors are available again the connection is served.
+func TestRES01RealEMFILE(t *testing.T) {
+	rec := &recorder{}
+	s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.trace()})
+	c := dial(t, s)
+	c.send("echo after emfile")
+
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+		t.Skip(err)
+	}
+	low := old
+	low.Cur = uint64(lowestFreeFD(t)) // every descriptor below the limit is taken
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low); err != nil {
+		t.Skipf("cannot lower RLIMIT_NOFILE: %v", err)
+	}
+	restored := false
+	restore := func() {
+		if !restored {
+			restored = true
+			if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &old); err != nil {
+				t.Errorf("restoring RLIMIT_NOFILE: %v", err)
+			}
+		}
+	}
+	defer restore()
+
+	serve(t, s, hour)
+	rec.waitForCall(t, impl.HookAcceptBackoff, 2)
+	restore()
+	got, err := c.readAll()
+	if got != "after emfile\n" {
+		t.Fatalf("reply %q %v", got, err)
+	}
+	if n := rec.count(impl.HookHandleError); n != 0 {
+		t.Fatalf("handle_error called %d times", n)
+	}
+	var sawEMFILE bool
+	for _, e := range rec.returns(impl.HookGetRequest) {
+		sawEMFILE = sawEMFILE || errors.Is(e.Err, syscall.EMFILE)
+	}
+	if !sawEMFILE {
+		t.Fatalf("get_request never failed with EMFILE: %v", rec.calls())
+	}
+}
+
+// lowestFreeFD is the descriptor the next open would get.
+func lowestFreeFD(t testing.TB) int {
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := int(f.Fd())
+	f.Close()
+	return fd
 }
