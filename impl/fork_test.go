@@ -274,3 +274,51 @@ func TestForkingNeedsRecipe(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// echildSpawner starts real children but reports, when one is waited for,
+// that someone else reaped it first (SIGCHLD ignored, or another reaper).
+type echildSpawner struct{}
+
+func (echildSpawner) Spawn(spec impl.ChildSpec) (impl.Child, error) {
+	c, err := impl.ExecSpawner{}.Spawn(spec)
+	if err != nil {
+		return nil, err
+	}
+	return echildChild{c}, nil
+}
+
+type echildChild struct{ impl.Child }
+
+func (c echildChild) Wait() (int, error) {
+	c.Child.Wait()
+	return -1, &os.SyscallError{Syscall: "wait4", Err: syscall.ECHILD}
+}
+
+// FRK-11: a child reaped by someone else is forgotten without an error
+// reaching the caller, and service goes on.
+func TestFRK11ECHILDTolerated(t *testing.T) {
+	rec := &recorder{}
+	s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Forking, Spawner: echildSpawner{}, Trace: rec.trace()})
+	for i := 0; i < 2; i++ {
+		c := dial(t, s)
+		c.send("echo x")
+		if err := s.HandleRequest(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := c.readAll(); got != "x\n" {
+			t.Fatalf("reply %q", got)
+		}
+	}
+	rec.waitFor(t, impl.HookChildExit, 2)
+	if err := s.ServerClose(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.ActiveChildren()); n != 0 {
+		t.Fatalf("%d children left active", n)
+	}
+	for _, e := range rec.returns(impl.HookChildExit) {
+		if !errors.Is(e.Err, syscall.ECHILD) {
+			t.Fatalf("child_exit %+v", e)
+		}
+	}
+}
