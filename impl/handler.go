@@ -188,18 +188,25 @@ func (d *datagramFunc) Handle(r *Request) error { return d.f(&d.DatagramHandler,
 // Echo and upper-casing servers are LineTransform of the identity and of
 // bytes.ToUpper.
 func LineTransform(f func([]byte) []byte) NewHandler {
-	return func() Handler { return &lineTransform{f: f} }
+	return LineTransformWith(StreamOptions{}, f)
+}
+
+// LineTransformWith is LineTransform whose stream requests are handled with
+// opts (a read timeout, Nagle's algorithm off, buffer sizes).
+func LineTransformWith(opts StreamOptions, f func([]byte) []byte) NewHandler {
+	return func() Handler { return &lineTransform{f: f, opts: opts} }
 }
 
 type lineTransform struct {
 	f      func([]byte) []byte
+	opts   StreamOptions
 	stream *StreamHandler
 	dgram  *DatagramHandler
 }
 
 func (l *lineTransform) Setup(r *Request) error {
 	if r.Conn != nil {
-		l.stream = &StreamHandler{}
+		l.stream = &StreamHandler{StreamOptions: l.opts}
 		return l.stream.Setup(r)
 	}
 	l.dgram = &DatagramHandler{}

@@ -233,7 +233,7 @@ func (s *Server) waitReady(deadline time.Time) (bool, error) {
 	}
 	// The deadline is set under the lock that Shutdown takes to wake the
 	// wait, so a wake-up cannot fall between this check and the wait.
-	if err := src.SetDeadline(deadline); err != nil {
+	if err := src.SetReadyDeadline(deadline); err != nil {
 		s.mu.Unlock()
 		return false, closedOr(err)
 	}
@@ -257,7 +257,7 @@ func (s *Server) wake() {
 
 func (s *Server) wakeLocked() {
 	if s.src != nil && !s.closed {
-		_ = s.src.SetDeadline(time.Unix(1, 0))
+		_ = s.src.SetReadyDeadline(time.Unix(1, 0))
 	}
 }
 
@@ -331,7 +331,7 @@ func (s *Server) leaveLoop(forever bool) {
 		close(s.loopDone)
 	}
 	if s.src != nil && !s.closed {
-		_ = s.src.SetDeadline(time.Time{})
+		_ = s.src.SetReadyDeadline(time.Time{})
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/sockspec/sockspec/fakes"
 	"github.com/sockspec/sockspec/impl"
 )
 
@@ -303,5 +304,34 @@ func TestConfigErrors(t *testing.T) {
 		if _, err := impl.New(cfg); err == nil || !strings.Contains(err.Error(), field) {
 			t.Errorf("%s: got %v", field, err)
 		}
+	}
+}
+
+// NET-10: only a socket file on disk is removed; the name of an in-memory
+// Unix socket is no file, and a file of that name is none of the server's.
+func TestNET10InMemoryNameNotRemoved(t *testing.T) {
+	path := filepath.Join(shortTempDir(t), "s.sock")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := newServer(t, impl.Config{Family: impl.UnixDatagram, Address: path, Network: &fakes.Network{}})
+	s.ServerClose()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("a file the server never created was removed: %v", err)
+	}
+}
+
+// NET-03, NET-04: a Network wrapping impl.ListenConfig keeps BaseServer's
+// socket options.
+func TestListenConfigKeepsOptions(t *testing.T) {
+	cfg := impl.Config{Family: impl.TCP, AllowReusePort: true}
+	s := newServer(t, impl.Config{Family: impl.TCP, AllowReusePort: true,
+		Network: &fakes.FaultyNetwork{Inner: impl.ListenConfig(cfg)}})
+	ln := s.Listener().(interface{ Unwrap() net.Listener }).Unwrap()
+	if got := sockoptOf(t, ln, syscall.SO_REUSEADDR); got != 0 {
+		t.Fatalf("SO_REUSEADDR=%d, want 0", got)
+	}
+	if got := sockoptOf(t, ln, 0xf); got != 1 {
+		t.Fatalf("SO_REUSEPORT=%d, want 1", got)
 	}
 }

@@ -27,10 +27,14 @@ type ReadyWaiter interface {
 	// Ready reports, without blocking, whether a request is pending.
 	Ready() bool
 	// WaitReady blocks until a request is pending (nil), the deadline last
-	// given to SetDeadline passes (os.ErrDeadlineExceeded), or the socket is
-	// closed (net.ErrClosed). Setting a deadline in the past wakes it.
+	// given to SetReadyDeadline passes (os.ErrDeadlineExceeded), or the
+	// socket is closed (net.ErrClosed).
 	WaitReady() error
-	SetDeadline(t time.Time) error
+	// SetReadyDeadline bounds WaitReady, and nothing else: Accept and
+	// ReadFrom must not see it, or a request still queued when the wait's
+	// deadline passed could never be taken. A time in the past wakes a
+	// waiting WaitReady at once; the zero time removes the bound.
+	SetReadyDeadline(t time.Time) error
 }
 
 // BacklogSetter is implemented by listeners whose accept queue length can be
@@ -52,13 +56,26 @@ func networkName(f Family) string {
 	return "unixgram"
 }
 
-// listenConfig is the operating system's network with CPython's socket
-// options: Go sets SO_REUSEADDR on every TCP listener by default, BaseServer
-// does not (allow_reuse_address=False), so the option is always written.
+// ListenConfig is the operating system's network with the socket options
+// BaseServer sets for c: SO_REUSEADDR as AllowReuseAddress says (Go sets it
+// on every TCP listener by default, BaseServer does not, so it is always
+// written), SO_REUSEPORT for AllowReusePort, and no TCP keep-alive on
+// accepted connections (Go enables it by default, CPython does not). A
+// server whose Config.Network is nil or a *net.ListenConfig gets these
+// options by itself; a Network that wraps the operating system's, such as
+// a fault injector, can start from this one to keep them.
+func ListenConfig(c Config) *net.ListenConfig {
+	lc, _ := c.Network.(*net.ListenConfig)
+	return listenConfig(lc, c)
+}
+
 func listenConfig(base *net.ListenConfig, c Config) *net.ListenConfig {
 	lc := &net.ListenConfig{}
 	if base != nil {
 		*lc = *base
+	}
+	if lc.KeepAlive == 0 && !lc.KeepAliveConfig.Enable {
+		lc.KeepAlive = -1
 	}
 	inet := c.Family == TCP || c.Family == UDP
 	prev := lc.Control
@@ -135,70 +152,47 @@ func newReadySource(sock any) (readySource, error) {
 			closerFunc
 		}{rw, closer.Close}, nil
 	}
-	d, dok := sock.(deadliner)
-	if ln, ok := sock.(net.Listener); ok && dok {
-		// The raw connection of a listener cannot wait for readability
-		// (its Read is EINVAL), so a duplicate of the listening descriptor,
-		// opened as a connection, is registered with the poller instead and
-		// used for nothing but that wait.
-		watch, err := listenerWatcher(ln)
-		if err != nil {
-			return nil, err
-		}
-		rc, err := watch.(syscall.Conn).SyscallConn()
-		if err != nil {
-			watch.Close()
-			return nil, err
-		}
-		return &pollSource{rc: rc, d: multiDeadline{d, watch}, close: func() error {
-			watch.Close()
-			return closer.Close()
-		}}, nil
-	}
-	sc, ok := sock.(syscall.Conn)
-	if !ok || !dok {
-		return nil, fmt.Errorf("impl: a socket of type %T cannot report a pending request: a custom Network must return sockets that implement impl.ReadyWaiter", sock)
-	}
-	rc, err := sc.SyscallConn()
+	// The wait runs on a duplicate of the serving descriptor, opened as a
+	// connection and used for nothing else. A listener's own raw
+	// connection cannot wait for readability (its Read is EINVAL), and a
+	// deadline set on the serving socket itself would also fail the Accept
+	// or ReadFrom that follows a wait which timed out with a request
+	// still queued.
+	watch, err := socketWatcher(sock)
 	if err != nil {
 		return nil, err
 	}
-	return &pollSource{rc: rc, d: d, close: closer.Close}, nil
+	rc, err := watch.(syscall.Conn).SyscallConn()
+	if err != nil {
+		watch.Close()
+		return nil, err
+	}
+	return &pollSource{rc: rc, d: watch, close: func() error {
+		watch.Close()
+		return closer.Close()
+	}}, nil
 }
 
-// listenerWatcher opens a second descriptor of a kernel listening socket as
-// a net.Conn.
-func listenerWatcher(ln net.Listener) (net.Conn, error) {
-	fl, ok := ln.(interface{ File() (*os.File, error) })
+// socketWatcher opens a second descriptor of a kernel socket as a net.Conn.
+func socketWatcher(sock any) (net.Conn, error) {
+	fl, ok := sock.(interface{ File() (*os.File, error) })
 	if !ok {
-		return nil, fmt.Errorf("impl: a listener of type %T cannot report a pending connection: a custom Network must return listeners that implement impl.ReadyWaiter", ln)
+		return nil, fmt.Errorf("impl: a socket of type %T cannot report a pending request: a custom Network must return sockets that implement impl.ReadyWaiter", sock)
 	}
 	f, err := fl.File()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("impl: watching the serving socket: %w", err)
 	}
 	defer f.Close()
 	c, err := net.FileConn(f)
 	if err != nil {
-		return nil, fmt.Errorf("impl: watching the listening socket: %w", err)
+		return nil, fmt.Errorf("impl: watching the serving socket: %w", err)
 	}
 	if _, ok := c.(syscall.Conn); !ok {
 		c.Close()
-		return nil, fmt.Errorf("impl: watching the listening socket: %T has no raw descriptor", c)
+		return nil, fmt.Errorf("impl: watching the serving socket: %T has no raw descriptor", c)
 	}
 	return c, nil
-}
-
-// multiDeadline sets one deadline on several sockets.
-type multiDeadline []deadliner
-
-func (m multiDeadline) SetDeadline(t time.Time) error {
-	for _, d := range m {
-		if err := d.SetDeadline(t); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 type closerFunc func() error
@@ -214,8 +208,8 @@ type pollSource struct {
 	close func() error
 }
 
-func (p *pollSource) SetDeadline(t time.Time) error { return p.d.SetDeadline(t) }
-func (p *pollSource) Close() error                  { return p.close() }
+func (p *pollSource) SetReadyDeadline(t time.Time) error { return p.d.SetDeadline(t) }
+func (p *pollSource) Close() error                       { return p.close() }
 
 func (p *pollSource) Ready() bool {
 	ready := false

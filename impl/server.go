@@ -143,8 +143,8 @@ func (s *Server) ServerBind() (err error) {
 		}
 		s.listener, sock, s.boundAddr = ln, ln, ln.Addr()
 	}
-	if s.cfg.Family == UnixStream || s.cfg.Family == UnixDatagram {
-		s.unixPath = s.cfg.Address
+	if _, inMemory := sock.(ReadyWaiter); !inMemory && (s.cfg.Family == UnixStream || s.cfg.Family == UnixDatagram) {
+		s.unixPath = s.cfg.Address // a file on disk only for a kernel socket
 	}
 	src, err := newReadySource(sock)
 	if err != nil {

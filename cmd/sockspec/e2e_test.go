@@ -1,0 +1,266 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	allFamilies = []string{"tcp", "udp", "unix", "unixgram"}
+	allModes    = []string{"sync", "threading", "forking"}
+	inetAddr    = regexp.MustCompile(`^127\.0\.0\.1:[1-9][0-9]*$`)
+)
+
+func isUnix(family string) bool { return family == "unix" || family == "unixgram" }
+
+// TestServeEndToEnd runs the binary for every family, mode and handler:
+// the first line is the address, replies are right, no request child is
+// left once the requests are done, SIGTERM stops it with status 0, a unix
+// socket file is removed, and nothing outlives it.
+func TestServeEndToEnd(t *testing.T) {
+	binary(t) // build once, before the parallel subtests race for it
+	for _, family := range allFamilies {
+		for _, mode := range allModes {
+			for _, handler := range []string{"echo", "upper"} {
+				t.Run(family+"/"+mode+"/"+handler, func(t *testing.T) {
+					t.Parallel()
+					checkServe(t, family, mode, handler)
+				})
+			}
+		}
+	}
+}
+
+func checkServe(t *testing.T, family, mode, handler string) {
+	args := []string{"--family", family, "--mode", mode, "--handler", handler, "--poll-interval", "100ms"}
+	var path string
+	if isUnix(family) {
+		path = filepath.Join(shortDir(t), "s.sock")
+		args = append(args, "--addr", path)
+	}
+	s := startServer(t, args...)
+	if isUnix(family) && s.addr != path || !isUnix(family) && !inetAddr.MatchString(s.addr) {
+		t.Fatalf("first line %q is not the bound address", s.addr)
+	}
+
+	msg := "Hello, sockspec!"
+	if family == "tcp" || family == "unix" {
+		msg += "\n" // a stream request is one line
+	}
+	want := msg
+	if handler == "upper" {
+		want = strings.ToUpper(msg)
+	}
+	for range 2 { // the server goes on after a request
+		if got := request(t, family, s.addr, msg); got != want {
+			t.Fatalf("reply %q, want %q; stderr:\n%s", got, want, s.stderr())
+		}
+	}
+	// Every request is answered: any request child must be gone and
+	// reaped, no zombie among them.
+	waitChildren(t, s.pid(), 0)
+
+	s.signal(syscall.SIGTERM)
+	if code := s.waitExit(); code != 0 {
+		t.Fatalf("exit status %d after SIGTERM, want 0; stderr:\n%s", code, s.stderr())
+	}
+	if path != "" {
+		if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("socket file %s after the exit: %v, want it removed", path, err)
+		}
+	}
+	if rest := s.waitOutputClosed(); rest != "" {
+		t.Errorf("stdout after the address line: %q, want nothing", rest)
+	}
+	if e := s.stderr(); e != "" {
+		t.Errorf("stderr: %q, want nothing", e)
+	}
+}
+
+// TestForkingConcurrentClients holds five connections open at once: five
+// request children serve them side by side. SIGTERM then closes the socket
+// at once but the exit waits for the children (block_on_close), which
+// still answer their clients, and every child is reaped.
+func TestForkingConcurrentClients(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--mode", "forking", "--handler", "upper")
+	const n = 5
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		c, err := net.DialTimeout("tcp", s.addr, ioTimeout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		_ = c.SetDeadline(time.Now().Add(ioTimeout + exitTimeout))
+		conns[i] = c
+	}
+	kids := waitChildren(t, s.pid(), n) // each child waits for its line
+
+	s.signal(syscall.SIGTERM)
+	s.waitStderr("waiting for 5 request children to finish")
+	if c, err := net.DialTimeout("tcp", s.addr, ioTimeout); err == nil {
+		c.Close()
+		t.Error("the server still accepts connections while it waits for its children")
+	}
+	select {
+	case <-s.exited:
+		t.Fatal("the server exited before its request children finished")
+	default:
+	}
+
+	for i := n - 1; i >= 0; i-- {
+		line := "client " + string(rune('a'+i)) + "\n"
+		if _, err := io.WriteString(conns[i], line); err != nil {
+			t.Fatal(err)
+		}
+		reply, err := io.ReadAll(conns[i])
+		if err != nil || string(reply) != strings.ToUpper(line) {
+			t.Fatalf("client %d: reply %q (%v), want %q", i, reply, err, strings.ToUpper(line))
+		}
+	}
+	if code := s.waitExit(); code != 0 {
+		t.Fatalf("exit status %d, want 0; stderr:\n%s", code, s.stderr())
+	}
+	s.waitOutputClosed()
+	for _, k := range kids {
+		if st, err := readProcStat(k.PID); err == nil {
+			t.Errorf("request child %d outlived the server: %+v", k.PID, st)
+		}
+	}
+}
+
+// TestSIGINT checks that SIGINT stops the server like SIGTERM does.
+func TestSIGINT(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(shortDir(t), "s.sock")
+	s := startServer(t, "--family", "unix", "--addr", path, "--mode", "threading")
+	if got := request(t, "unix", s.addr, "x\n"); got != "x\n" {
+		t.Fatalf("reply %q", got)
+	}
+	s.signal(syscall.SIGINT)
+	if code := s.waitExit(); code != 0 {
+		t.Fatalf("exit status %d after SIGINT, want 0; stderr:\n%s", code, s.stderr())
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("socket file %s after the exit: %v, want it removed", path, err)
+	}
+	s.waitOutputClosed()
+}
+
+// TestSecondSignalStopsAtOnce: a child waits for a silent client, the
+// first SIGTERM waits for it, the second kills it and exits 1.
+func TestSecondSignalStopsAtOnce(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--mode", "forking")
+	c, err := net.DialTimeout("tcp", s.addr, ioTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	kids := waitChildren(t, s.pid(), 1)
+
+	s.signal(syscall.SIGTERM)
+	s.waitStderr("waiting for 1 request child to finish")
+	s.signal(syscall.SIGTERM)
+	if code := s.waitExit(); code != 1 {
+		t.Fatalf("exit status %d after a second signal, want 1; stderr:\n%s", code, s.stderr())
+	}
+	s.waitOutputClosed()
+	if e := s.stderr(); !strings.Contains(e, "stopped at once") || !strings.Contains(e, "1 request child killed") {
+		t.Errorf("stderr does not say the stop was forced:\n%s", e)
+	}
+	waitGone(t, kids[0].PID)
+}
+
+// TestStreamTimeout: with --timeout, a client that sends nothing is
+// dropped and the failure reported by handle_error, in the server and in
+// a request child alike (the timeout travels in the fork recipe).
+func TestStreamTimeout(t *testing.T) {
+	for _, mode := range allModes {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, "--mode", mode, "--timeout", "200ms")
+			c, err := net.DialTimeout("tcp", s.addr, ioTimeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(ioTimeout))
+			if reply, err := io.ReadAll(c); err != nil || len(reply) != 0 {
+				t.Fatalf("a silent client got %q (%v), want the connection closed", reply, err)
+			}
+			s.waitStderr("Exception occurred during processing of request")
+			s.waitStderr("i/o timeout")
+			// The server is still fine for the next client.
+			if got := request(t, "tcp", s.addr, "next\n"); got != "next\n" {
+				t.Fatalf("reply %q", got)
+			}
+			s.signal(syscall.SIGTERM)
+			if code := s.waitExit(); code != 0 {
+				t.Fatalf("exit status %d, want 0; stderr:\n%s", code, s.stderr())
+			}
+		})
+	}
+}
+
+// TestBindConflict: a second server on a taken port exits 1 and says why.
+func TestBindConflict(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	code, stdout, stderr := runSockspec(t, "serve", "--addr", s.addr)
+	if code != 1 {
+		t.Errorf("exit status %d, want 1", code)
+	}
+	if stdout != "" {
+		t.Errorf("stdout %q, want nothing", stdout)
+	}
+	for _, w := range []string{"sockspec serve: cannot bind tcp " + s.addr, "address already in use", "--addr"} {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("stderr %q does not contain %q", stderr, w)
+		}
+	}
+	if strings.Count(stderr, "\n") != 1 {
+		t.Errorf("stderr %q is not one line", stderr)
+	}
+	// The first server is unharmed.
+	if got := request(t, "tcp", s.addr, "still here\n"); got != "still here\n" {
+		t.Errorf("reply %q", got)
+	}
+}
+
+// TestBinaryUsageAndBadFlags checks exit statuses of the real program.
+func TestBinaryUsageAndBadFlags(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args           []string
+		code           int
+		stdout, stderr string
+	}{
+		{nil, 2, "", "Commands:"},
+		{[]string{"help"}, 0, "serve", ""},
+		{[]string{"-h"}, 0, "serve", ""},
+		{[]string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
+		{[]string{"serve", "-h"}, 0, "--timeout D", ""},
+		{[]string{"serve", "--mode", "fork"}, 2, "", "--mode"},
+		{[]string{"serve", "--family", "unix"}, 2, "", "--addr is required"},
+		{[]string{"serve", "--timeout", "-1s"}, 2, "", "--timeout"},
+		{[]string{"serve", "--handler", "lower"}, 2, "", "--handler"},
+		{[]string{"serve", "--nope"}, 2, "", "-nope"},
+		{[]string{"serve", "extra"}, 2, "", `"extra"`},
+	} {
+		code, stdout, stderr := runSockspec(t, tc.args...)
+		if code != tc.code || !strings.Contains(stdout, tc.stdout) || !strings.Contains(stderr, tc.stderr) {
+			t.Errorf("sockspec %q: status %d, stdout %q, stderr %q; want %d, %q, %q", tc.args, code, stdout, stderr, tc.code, tc.stdout, tc.stderr)
+		}
+	}
+}
