@@ -193,6 +193,7 @@ type wireEvent struct {
 	Request uint64 `json:"request,omitempty"`
 	Addr    string `json:"addr,omitempty"`
 	PID     int    `json:"pid"`
+	G       uint64 `json:"g,omitempty"`
 	Time    int64  `json:"time"`
 	Err     string `json:"err,omitempty"`
 	ErrKind string `json:"err_kind,omitempty"`
@@ -200,7 +201,7 @@ type wireEvent struct {
 }
 
 func toWire(e Event) wireEvent {
-	w := wireEvent{Hook: e.Hook, Phase: e.Phase, Request: e.Request, Addr: e.ClientAddr, PID: e.PID, Time: e.Time.UnixNano(), Result: e.Result}
+	w := wireEvent{Hook: e.Hook, Phase: e.Phase, Request: e.Request, Addr: e.ClientAddr, PID: e.PID, G: e.Goroutine, Time: e.Time.UnixNano(), Result: e.Result}
 	if e.Err != nil {
 		var fe *FatalError
 		var pe *PanicError
@@ -217,7 +218,7 @@ func toWire(e Event) wireEvent {
 }
 
 func (w wireEvent) event() Event {
-	e := Event{Hook: w.Hook, Phase: w.Phase, Request: w.Request, ClientAddr: w.Addr, PID: w.PID, Time: time.Unix(0, w.Time), Result: w.Result}
+	e := Event{Hook: w.Hook, Phase: w.Phase, Request: w.Request, ClientAddr: w.Addr, PID: w.PID, Goroutine: w.G, Time: time.Unix(0, w.Time), Result: w.Result}
 	switch w.ErrKind {
 	case "fatal":
 		e.Err = &FatalError{Err: errors.New(w.Err), Code: 1}

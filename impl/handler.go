@@ -89,6 +89,15 @@ func (h *StreamHandler) Setup(r *Request) error {
 	return nil
 }
 
+// Flush writes out what Wfile holds when WBufSize buffers it (wfile.flush());
+// with the default unbuffered Wfile there is nothing to do.
+func (h *StreamHandler) Flush() error {
+	if h.wbuf != nil {
+		return h.wbuf.Flush()
+	}
+	return nil
+}
+
 // Finish is StreamRequestHandler.finish (HND-02): buffered output is flushed
 // and a flush error (the client went away) is ignored.
 func (h *StreamHandler) Finish(*Request) error {

@@ -236,3 +236,17 @@ func (s *Server) errorLog() io.Writer {
 	}
 	return os.Stderr
 }
+
+// Serving reports whether ServeForever is running.
+func (s *Server) Serving() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.serving
+}
+
+// Closed reports whether ServerClose was called.
+func (s *Server) Closed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}

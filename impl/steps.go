@@ -242,12 +242,15 @@ func (s *Server) closeRequest(r *Request) {
 }
 
 func (s *Server) handleError(r *Request, cause error) error {
-	return s.step(HookHandleError, r, func(r *Request) error {
+	s.trace.callWith(HookHandleError, r, cause)
+	err := protect(func() error {
 		if f := s.cfg.Overrides.HandleError; f != nil {
 			return f(s, r, cause)
 		}
 		return s.base.HandleError(r, cause)
 	})
+	s.trace.ret(HookHandleError, r, err, "")
+	return err
 }
 
 func (s *Server) handleTimeout() error {

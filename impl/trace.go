@@ -64,9 +64,13 @@ type Event struct {
 	ClientAddr string
 	// PID is the process that ran the step: the server, or a request child.
 	PID int
+	// Goroutine is the goroutine that ran the step, within PID: what tells
+	// the serving loop from request goroutines (THR-07).
+	Goroutine uint64
 	// Time is when the step was called or returned.
 	Time time.Time
-	// Err is the error a step returned (Return events only).
+	// Err is the error a step returned (Return events), or, on the Call
+	// event of handle_error, the error it is called to handle.
 	Err error
 	// Result is a step's result when it has one: "true"/"false" for
 	// verify_request, the exit status for child_exit, the pause for
@@ -105,16 +109,19 @@ type tracer struct {
 
 func newTracer(t *ServerTrace, c Clock) tracer { return tracer{trace: t, clock: c, pid: os.Getpid()} }
 
-func (t tracer) call(h Hook, r *Request) {
+func (t tracer) call(h Hook, r *Request) { t.callWith(h, r, nil) }
+
+// callWith traces a call that is about an error: handle_error's.
+func (t tracer) callWith(h Hook, r *Request, cause error) {
 	if t.trace == nil {
 		return
 	}
-	t.trace.emit(Event{Hook: h, Phase: Call, Request: r.id(), ClientAddr: r.addr(), PID: t.pid, Time: t.clock.Now()})
+	t.trace.emit(Event{Hook: h, Phase: Call, Request: r.id(), ClientAddr: r.addr(), PID: t.pid, Goroutine: goid(), Time: t.clock.Now(), Err: cause})
 }
 
 func (t tracer) ret(h Hook, r *Request, err error, result string) {
 	if t.trace == nil {
 		return
 	}
-	t.trace.emit(Event{Hook: h, Phase: Return, Request: r.id(), ClientAddr: r.addr(), PID: t.pid, Time: t.clock.Now(), Err: err, Result: result})
+	t.trace.emit(Event{Hook: h, Phase: Return, Request: r.id(), ClientAddr: r.addr(), PID: t.pid, Goroutine: goid(), Time: t.clock.Now(), Err: err, Result: result})
 }
