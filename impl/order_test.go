@@ -318,3 +318,20 @@ func TestORD10RequestObjectByFamily(t *testing.T) {
 		})
 	}
 }
+
+// An override that calls another step through Virtual reaches that step's
+// override, traced, as self.step() does in Python.
+func TestVirtualDispatch(t *testing.T) {
+	rec := &recorder{}
+	var handled error
+	s := newServer(t, impl.Config{Family: impl.TCP, Timeout: impl.After(0), Trace: rec.trace(), Overrides: impl.Overrides{
+		HandleTimeout: func(s *impl.Server) error { return s.Virtual().HandleError(nil, errors.New("from handle_timeout")) },
+		HandleError:   func(_ *impl.Server, _ *impl.Request, err error) error { handled = err; return nil },
+	}})
+	if err := s.HandleRequest(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if handled == nil || rec.count(impl.HookHandleError) != 1 {
+		t.Fatalf("handle_error override reached: %v; trace %v", handled, rec.calls())
+	}
+}
