@@ -2,16 +2,25 @@
 GO      ?= go
 PKGS    := ./...
 
-.PHONY: all test unit lint vet fmt-check imports bench serve clean
+.PHONY: all test unit conformance mutants lint vet fmt-check imports bench serve clean
 
 all: lint test
 
-## test: every check a change must pass: lint, import rules, unit tests with the race detector.
-test: lint imports unit
+## conformance: run the specification suite against the reference and print the verdict per rule.
+conformance:
+	$(GO) run ./cmd/sockspec run --target reference --report-dir reports/reference $(ARGS)
 
-## unit: go test with the race detector over every package.
+## test: every check a change must pass: lint, import rules, unit tests with the race detector
+## (the suite against the reference included), the conformance run and the mutants meta-suite.
+test: lint imports unit conformance mutants
+
+## unit: go test with the race detector over every package (-short: the meta-suite runs in 'mutants').
 unit:
-	$(GO) test -race -count=1 $(PKGS)
+	$(GO) test -race -short -count=1 $(PKGS)
+
+## mutants: every mutant of spec/mutants against its rule's specs; fails when one survives.
+mutants:
+	$(GO) test -count=1 -v ./spec/mutants
 
 ## lint: gofmt and go vet.
 lint: fmt-check vet

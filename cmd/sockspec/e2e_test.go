@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sockspec/sockspec/spec/rules"
 )
 
 var (
@@ -262,5 +265,68 @@ func TestBinaryUsageAndBadFlags(t *testing.T) {
 		if code != tc.code || !strings.Contains(stdout, tc.stdout) || !strings.Contains(stderr, tc.stderr) {
 			t.Errorf("sockspec %q: status %d, stdout %q, stderr %q; want %d, %q, %q", tc.args, code, stdout, stderr, tc.code, tc.stdout, tc.stderr)
 		}
+	}
+}
+
+// TestBinaryRules checks that "sockspec rules" prints the whole registry.
+func TestBinaryRules(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := runSockspec(t, "rules", "--format", "json")
+	if code != 0 {
+		t.Fatalf("sockspec rules --format json: status %d, stderr %q", code, stderr)
+	}
+	var got []rules.Rule
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("sockspec rules --format json printed no JSON list of rules: %v", err)
+	}
+	if len(got) != len(rules.All()) || got[0].ID != rules.All()[0].ID {
+		t.Errorf("printed %d rules starting with %q; the registry has %d", len(got), got[0].ID, len(rules.All()))
+	}
+	code, stdout, _ = runSockspec(t, "rules")
+	if code != 0 || !strings.Contains(stdout, "ORD-03") || !strings.Contains(stdout, "SHOULD") {
+		t.Errorf("sockspec rules: status %d, table %q", code, stdout)
+	}
+	code, _, stderr = runSockspec(t, "rules", "--format", "xml")
+	if code != 2 || !strings.Contains(stderr, "--format") {
+		t.Errorf("sockspec rules --format xml: status %d, stderr %q; want 2 and a word on --format", code, stderr)
+	}
+}
+
+// TestBinaryRun runs one rule's specs against the reference and against a
+// mutant that breaks it, and checks the exit statuses and the report.
+func TestBinaryRun(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	code, stdout, stderr := runSockspec(t, "run", "--target", "reference", "--label-filter", "rule:ORD-03", "--report-dir", dir)
+	if code != 0 {
+		t.Fatalf("run against the reference: status %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	var v struct {
+		Conformant bool `json:"conformant"`
+		Rules      []struct {
+			Rule    string `json:"rule"`
+			Outcome string `json:"outcome"`
+		} `json:"rules"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	if !v.Conformant || len(v.Rules) != 1 || v.Rules[0].Rule != "ORD-03" || v.Rules[0].Outcome != "PASS" {
+		t.Errorf("report.json: %s", b)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "junit.xml")); err != nil {
+		t.Errorf("no junit.xml: %v", err)
+	}
+	code, stdout, _ = runSockspec(t, "run", "--target", "mutant:ord03-verify-ignored", "--label-filter", "rule:ORD-03")
+	if code != 1 || !strings.Contains(stdout, "ORD-03") {
+		t.Errorf("run against a mutant of ORD-03: status %d, want 1; stdout %s", code, stdout)
+	}
+	code, _, stderr = runSockspec(t, "run", "--target", "nope")
+	if code != 2 || !strings.Contains(stderr, "--target") {
+		t.Errorf("run --target nope: status %d, stderr %q; want 2 and a word on --target", code, stderr)
 	}
 }

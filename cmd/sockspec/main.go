@@ -39,6 +39,8 @@ type env struct {
 
 // commands lists the subcommands in the order the usage shows them.
 var commands = []command{
+	runCommand,
+	rulesCommand,
 	serveCommand,
 }
 

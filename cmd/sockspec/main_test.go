@@ -84,9 +84,9 @@ func TestDispatch(t *testing.T) {
 		stderr     string // a part of the expected standard error
 		stderrLine bool   // the error is one line
 	}{
-		{args: nil, code: 2, stderr: "Commands:\n  serve"},
-		{args: []string{"help"}, code: 0, stdout: "Commands:\n  serve"},
-		{args: []string{"-h"}, code: 0, stdout: "Commands:\n  serve"},
+		{args: nil, code: 2, stderr: "Commands:\n  run "},
+		{args: []string{"help"}, code: 0, stdout: "Commands:\n  run "},
+		{args: []string{"-h"}, code: 0, stdout: "Commands:\n  run "},
 		{args: []string{"--help"}, code: 0, stdout: "sockspec <command>"},
 		{args: []string{"help", "serve"}, code: 0, stdout: "Usage: sockspec serve"},
 		{args: []string{"serve", "-h"}, code: 0, stdout: "Usage: sockspec serve"},

@@ -1,0 +1,227 @@
+// Package inproc runs the reference implementation (impl) as a
+// driver.Target inside the harness process, on real sockets and with real
+// request children for the forking mode. It translates impl's ServerTrace
+// into driver events and interprets request scripts in its handler.
+//
+// A program that starts forking sessions must call ChildMain first thing in
+// main (and in TestMain): a request child is a new run of the program.
+package inproc
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sockspec/sockspec/fakes"
+	"github.com/sockspec/sockspec/impl"
+	"github.com/sockspec/sockspec/spec/driver"
+	"github.com/sockspec/sockspec/spec/rules"
+)
+
+// Mutation breaks the reference on purpose, for the mutants of package
+// spec/mutants: Config changes the server's configuration (its overrides,
+// seams and settings), in the server and in its request children; the
+// other funcs, when set, replace the call the session makes on the server,
+// for behaviours that no override reaches (how Shutdown waits, what
+// ServerClose stops).
+type Mutation struct {
+	Config        func(cfg *impl.Config)
+	HandleRequest func(s *impl.Server, ctx context.Context) error
+	ServeForever  func(s *impl.Server, ctx context.Context, poll time.Duration) error
+	Shutdown      func(s *impl.Server, ctx context.Context) error
+	ServerClose   func(s *impl.Server) error
+	ExitContext   func(s *impl.Server) error
+	// HandlerShutdown replaces the Shutdown a "shutdown" script step calls.
+	HandlerShutdown func(s *impl.Server, ctx context.Context) error
+	// State changes the state the session reports.
+	State func(st *driver.State)
+}
+
+var (
+	mutationsMu sync.Mutex
+	mutations   = map[string]Mutation{}
+)
+
+// RegisterMutation makes a mutation known by name, in this process and in
+// the request children of forking sessions (register it from an init
+// function, so that a child, a new run of the program, has it too).
+func RegisterMutation(name string, m Mutation) {
+	mutationsMu.Lock()
+	defer mutationsMu.Unlock()
+	if _, dup := mutations[name]; dup || name == "" {
+		panic(fmt.Sprintf("inproc: mutation %q registered twice, or without a name or a func", name))
+	}
+	mutations[name] = m
+}
+
+// Mutations lists the registered mutation names, sorted.
+func Mutations() []string {
+	mutationsMu.Lock()
+	defer mutationsMu.Unlock()
+	var names []string
+	for n := range mutations {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func lookupMutation(name string) (Mutation, error) {
+	if name == "" {
+		return Mutation{}, nil
+	}
+	mutationsMu.Lock()
+	defer mutationsMu.Unlock()
+	m, ok := mutations[name]
+	if !ok {
+		return Mutation{}, fmt.Errorf("inproc: no mutation named %q (known: %d registered; import spec/mutants)", name, len(mutations))
+	}
+	return m, nil
+}
+
+// Target is the reference in process. The zero value is the reference
+// itself; Mutation names a registered mutation to apply to every server.
+type Target struct {
+	Mutation string
+}
+
+// capabilities of the reference: all of them.
+var capabilities = driver.Capabilities{
+	rules.CapTCP, rules.CapUDP, rules.CapUnixStream, rules.CapUnixDgram,
+	rules.CapThreading, rules.CapForking, rules.CapTrace, rules.CapServiceActions,
+	rules.CapContextManager, rules.CapBlockOnClose, rules.CapReusePort, rules.CapSocketTimeout,
+	rules.CapHandlerTimeout, rules.CapDaemonThreads, rules.CapMaxChildren,
+	rules.CapAcceptFaults, rules.CapSpawnFaults, rules.CapSignals,
+}
+
+// Info describes the reference.
+func (t *Target) Info() driver.Info {
+	name := "reference"
+	if t.Mutation != "" {
+		name = "mutant:" + t.Mutation
+	}
+	return driver.Info{Name: name, Version: runtime.Version(), Language: "go", Capabilities: capabilities}
+}
+
+// Close has nothing to release: every session owns what it started.
+func (t *Target) Close() error { return nil }
+
+// Start builds a server as cfg says.
+func (t *Target) Start(ctx context.Context, cfg driver.ServerConfig) (driver.Session, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	mutate, err := lookupMutation(t.Mutation)
+	if err != nil {
+		return nil, err
+	}
+	return startSession(ctx, cfg, t.Mutation, mutate)
+}
+
+// recipe is how a request child of an inproc session rebuilds its handler.
+const recipe = "sockspec-inproc"
+
+// childParams travel to a request child.
+type childParams struct {
+	HandlerTimeout    int64  `json:"handler_timeout,omitempty"` // ns; 0 is none
+	HandleErrorRaises bool   `json:"handle_error_raises,omitempty"`
+	Mutation          string `json:"mutation,omitempty"`
+}
+
+func init() {
+	impl.RegisterChild(recipe, func(raw []byte) (impl.Config, error) {
+		var p childParams
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return impl.Config{}, fmt.Errorf("inproc: child parameters %q: %w", raw, err)
+		}
+		cfg := impl.Config{Handler: newScriptHandler(impl.StreamOptions{Timeout: durationOf(p.HandlerTimeout)}, true, nil)}
+		if p.HandleErrorRaises {
+			cfg.Overrides.HandleError = raisingHandleError
+		}
+		m, err := lookupMutation(p.Mutation)
+		if err != nil {
+			return impl.Config{}, err
+		}
+		if m.Config != nil {
+			m.Config(&cfg)
+		}
+		return cfg, nil
+	})
+}
+
+// ChildMain runs a request child when this process is one, and returns
+// otherwise. Call it first thing in main and in TestMain.
+func ChildMain() { impl.ChildMain() }
+
+// raisingHandleError reports the error as the default does, then fails.
+func raisingHandleError(s *impl.Server, r *impl.Request, err error) error {
+	_ = s.Base().HandleError(r, err)
+	return &ValueError{msg: "handle_error raised, as the configuration asked"}
+}
+
+// errnoOf maps the errno names a Fault may use.
+func errnoOf(name string) (syscall.Errno, error) {
+	for _, e := range []struct {
+		name string
+		no   syscall.Errno
+	}{{"EMFILE", syscall.EMFILE}, {"ENFILE", syscall.ENFILE}, {"ENOBUFS", syscall.ENOBUFS}, {"ENOMEM", syscall.ENOMEM},
+		{"EAGAIN", syscall.EAGAIN}, {"ECONNABORTED", syscall.ECONNABORTED}, {"EINTR", syscall.EINTR}, {"EPERM", syscall.EPERM}} {
+		if e.name == name {
+			return e.no, nil
+		}
+	}
+	return 0, fmt.Errorf("inproc: unknown errno %q: use EMFILE, ENFILE, ENOBUFS, ENOMEM, EAGAIN, ECONNABORTED, EINTR or EPERM", name)
+}
+
+// faultsInto installs cfg's faults into the reference's seams.
+func faultsInto(c *impl.Config, faults []driver.Fault) error {
+	var (
+		net     *fakes.FaultyNetwork
+		spawner *fakes.Spawner
+		starter *fakes.GoStarter
+	)
+	for _, f := range faults {
+		errno, err := errnoOf(f.Errno)
+		if err != nil {
+			return err
+		}
+		count := max(f.Count, 1)
+		when := fakes.Range(f.Nth, f.Nth+count-1)
+		switch f.Op {
+		case "accept", "recvfrom":
+			if net == nil {
+				net = &fakes.FaultyNetwork{Inner: impl.ListenConfig(*c)}
+			}
+			if f.Op == "accept" {
+				net.Accept = append(net.Accept, fakes.Fault{When: when, Errno: errno})
+			} else {
+				net.ReadFrom = append(net.ReadFrom, fakes.Fault{When: when, Errno: errno})
+			}
+		case "fork":
+			if spawner != nil {
+				return fmt.Errorf("inproc: one fork fault per session")
+			}
+			spawner = &fakes.Spawner{Fail: when, Errno: errno}
+		case "thread_start":
+			if starter != nil {
+				return fmt.Errorf("inproc: one thread_start fault per session")
+			}
+			starter = &fakes.GoStarter{Fail: when}
+		}
+	}
+	if net != nil {
+		c.Network = net
+	}
+	if spawner != nil {
+		c.Spawner = spawner
+	}
+	if starter != nil {
+		c.Go = starter.Go
+	}
+	return nil
+}

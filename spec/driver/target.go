@@ -1,0 +1,178 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"time"
+)
+
+// Capabilities is the set of capability names a target has (the constants
+// of package rules: "tcp", "forking", "trace", …).
+type Capabilities []string
+
+// Has reports whether every name is in c.
+func (c Capabilities) Has(names ...string) bool {
+	for _, n := range names {
+		if !slices.Contains(c, n) {
+			return false
+		}
+	}
+	return true
+}
+
+// Info describes an implementation, as its hello does.
+type Info struct {
+	Name         string       `json:"name"`     // "reference", "cpython"
+	Version      string       `json:"version"`  // "3.11.7"
+	Language     string       `json:"language"` // "go", "python"
+	Capabilities Capabilities `json:"capabilities"`
+}
+
+// Target is an implementation under test. A Target is shared by the whole
+// run; each spec starts its own Session.
+type Target interface {
+	Info() Info
+	// Start creates, binds and activates a server as cfg says (or only
+	// creates it when cfg.BindAndActivate is false). The context bounds
+	// the start, not the session.
+	Start(ctx context.Context, cfg ServerConfig) (Session, error)
+	// Close releases what the target holds across sessions.
+	Close() error
+}
+
+// Session is one server of a target and the means to drive it. Every
+// method that waits takes a context and returns ErrNoReply when the
+// context ends first: a target that stops answering is a verdict (HANG),
+// not a reason for the harness to hang.
+type Session interface {
+	// Address is the bound address: "host:port", or a socket path.
+	Address() string
+	// Dial opens a client connection of the session's family. A Unix
+	// datagram client is bound to a fresh path, so that it can be
+	// replied to, unless unbound is true.
+	Dial(ctx context.Context, unbound bool) (net.Conn, error)
+	// HandleRequest runs handle_request() and returns its result.
+	HandleRequest(ctx context.Context) (Result, error)
+	// ServeForever starts serve_forever(pollInterval) in the background
+	// and returns once the call has begun; its return is traced.
+	ServeForever(ctx context.Context, pollInterval time.Duration) error
+	// Shutdown runs shutdown() from the control side and returns when it
+	// returned.
+	Shutdown(ctx context.Context) (Result, error)
+	// ServerClose runs server_close().
+	ServerClose(ctx context.Context) (Result, error)
+	// State reports what the server keeps.
+	State(ctx context.Context) (State, error)
+	// Trace is the session's event log, live.
+	Trace() *Trace
+	// Close ends the session whatever its state: stops the loop, closes
+	// the server, kills and reaps every process and goroutine it started.
+	Close() error
+}
+
+// Result is how a call returned: a value (Python's repr, "None" for
+// None) or an exception.
+type Result struct {
+	Value     string     `json:"value,omitempty"`
+	Exception *Exception `json:"exception,omitempty"`
+}
+
+// Raised reports whether the call raised.
+func (r Result) Raised() bool { return r.Exception != nil }
+
+func (r Result) String() string {
+	if r.Exception != nil {
+		return "raised " + r.Exception.String()
+	}
+	return "returned " + r.Value
+}
+
+// Exception is an error a call raised, by kind. Type is Python's class
+// name where there is one (OSError, ValueError, SystemExit, RuntimeError)
+// and the Go error's kind otherwise.
+type Exception struct {
+	Type    string `json:"type"`
+	Message string `json:"message,omitempty"`
+	// Kind classifies Type for target-neutral rules.
+	Kind ExceptionKind `json:"kind"`
+}
+
+func (e *Exception) String() string {
+	if e.Message == "" {
+		return e.Type
+	}
+	return e.Type + ": " + e.Message
+}
+
+// ExceptionKind is what a rule needs to know of an exception.
+type ExceptionKind string
+
+const (
+	// Ordinary is an Exception subclass: handle_error's business.
+	Ordinary ExceptionKind = "ordinary"
+	// Fatal is a BaseException that is not an Exception (SystemExit,
+	// KeyboardInterrupt; impl.FatalError): it passes handle_error by.
+	Fatal ExceptionKind = "fatal"
+	// Closed is the error of using a closed server.
+	Closed ExceptionKind = "closed"
+	// Misuse is an error that names a wrong call (shutdown from the serving
+	// thread, serve_forever twice).
+	Misuse ExceptionKind = "misuse"
+)
+
+// State is what a server keeps between requests.
+type State struct {
+	Serving bool `json:"serving"` // serve_forever is running
+	Closed  bool `json:"closed"`  // server_close was called
+	// ActiveChildren is the number of children a forking server tracks.
+	ActiveChildren int `json:"active_children"`
+	// Threads is the number of request threads a threading server keeps
+	// a record of (to join), -1 when it keeps none.
+	Threads int `json:"threads"`
+	// PID of the server process.
+	PID int `json:"pid"`
+	// Timeout is the server's timeout attribute as Python would print it:
+	// "None", "300", "0.5".
+	Timeout string `json:"timeout"`
+}
+
+// Errors a session returns for the harness, not for the target.
+var (
+	// ErrNoReply: the context ended before the target answered.
+	ErrNoReply = errors.New("driver: the target did not answer in time")
+	// ErrSessionClosed: the session was closed.
+	ErrSessionClosed = errors.New("driver: the session is closed")
+)
+
+// UnsupportedError is returned by Start for a configuration the target
+// cannot build (a family or dispatch it lacks): the spec is N/A.
+type UnsupportedError struct{ What string }
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("driver: the target does not support %s", e.What)
+}
+
+// ContextManager is a Session whose server can be used as a context
+// manager (Python's with statement, Go's defer Close): ExitContext leaves
+// the block, as an exception-free exit would.
+type ContextManager interface {
+	ExitContext(ctx context.Context) (Result, error)
+}
+
+// StderrReader is a Session that captures what the server writes to its
+// standard error (handle_error's reports), children included.
+type StderrReader interface {
+	Stderr() string
+}
+
+// Signaller is a Session that can deliver signals to the server's process
+// while the server runs. The adapter has installed a handler that returns
+// normally (so a signal only interrupts system calls: EINTR), unless the
+// signal is SIGUSR2, whose handler raises an exception (SHD-12).
+type Signaller interface {
+	// Signal delivers sig ("SIGUSR1", "SIGALRM", "SIGUSR2") once.
+	Signal(ctx context.Context, sig string) error
+}

@@ -1,0 +1,50 @@
+package spec
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/sockspec/sockspec/spec/driver"
+)
+
+// The EINTR rules deliver signals whose handler returns normally: all they
+// do is interrupt the system call the server is blocked in.
+var _ = Describe("EINTR", func() {
+	Describe("handle_request's deadline", func() {
+		Rule("TMO-04", "the deadline holds however many signals interrupt the wait", func(ctx SpecContext) {
+			srv := StartServer(ctx, driver.ServerConfig{Family: driver.TCP, Dispatch: driver.Sync, Timeout: driver.After(time.Second)})
+			bomber := srv.SignalEvery("SIGALRM", 100*time.Millisecond)
+			r := srv.HandleRequest(ReplyBound)
+			sent := bomber.Stop()
+			Expect(r).To(HaveReturned())
+			Expect(sent).To(BeNumerically(">=", 5), "the signals must arrive during the wait")
+			Expect(waited(srv.Events())).To(BeNumerically("~", time.Second+slack/2, slack/2+10*time.Millisecond),
+				"a 1 s timeout under a signal every 0.1 s")
+		})
+	})
+
+	Describe("serve_forever under signals", func() {
+		Rule("EIN-04", "signals whose handler returns are invisible to serve_forever", func(ctx SpecContext) {
+			srv := StartServer(ctx, driver.ServerConfig{Family: driver.TCP, Dispatch: driver.Sync})
+			srv.ServeForever(200 * time.Millisecond)
+			// SIGALRM rather than SIGUSR1: with the target in the harness's
+			// own process, Ginkgo answers SIGUSR1 with a progress report.
+			bomber := srv.SignalEvery("SIGALRM", 20*time.Millisecond)
+			for _, text := range []string{"a", "b", "c"} {
+				// Some signals land while the loop waits, before each request.
+				n := bomber.Sent()
+				Eventually(bomber.Sent).WithTimeout(ReplyBound).Should(BeNumerically(">=", n+3))
+				c := srv.Dial().Send(driver.Echo(text))
+				Expect(c.ReadReply().Data).To(Equal(text + "\n"))
+			}
+			Expect(srv.Shutdown()).To(HaveReturned())
+			bomber.Stop()
+			rets := ReturnsOf(srv.Events(), driver.HookServeForever)
+			Expect(rets).To(HaveLen(1))
+			Expect(rets[0].Exception).To(BeNil(), "serve_forever must not raise because of a signal")
+			Expect(srv.Events()).To(HaveNotTraced(driver.HookHandleError))
+		})
+	})
+})

@@ -1,0 +1,114 @@
+package spec
+
+import (
+	"net"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/sockspec/sockspec/spec/driver"
+)
+
+// port is the port of a TCP or UDP client, as a report would print it.
+func port(c *Client) string {
+	_, p, err := net.SplitHostPort(c.Conn().LocalAddr().String())
+	if err != nil {
+		return c.Conn().LocalAddr().String()
+	}
+	return p
+}
+
+var _ = Describe("ERROR", func() {
+	ForEachServer("handle_error's report", []driver.Family{driver.TCP}, nil, func(m Matrix) {
+		Rule("ERR-01", "the default handle_error reports the client address and the error on stderr", func(ctx SpecContext) {
+			srv := StartServer(ctx, m.Config())
+			stderr, ok := srv.Session.(driver.StderrReader)
+			if !ok {
+				NA("the target does not capture the server's stderr")
+			}
+			c, _ := srv.ServeOne(driver.Raise())
+			c.ReadReply()
+			srv.WaitRequestsDone(1)
+			srv.WaitForReturns(driver.HookHandleError, 1)
+			Eventually(stderr.Stderr).WithTimeout(ReplyBound).Should(ContainSubstring(port(c)),
+				"the report names the client address")
+			Expect(strings.Count(stderr.Stderr(), strings.Repeat("-", 40))).To(BeNumerically(">=", 2),
+				"the report is framed by lines of 40 dashes")
+		})
+	})
+
+	ForEachServer("what handle_error sees", nil, nil, func(m Matrix) {
+		Rule("ERR-02", "handle_error is called with the exception being handled", func(ctx SpecContext) {
+			srv := StartServer(ctx, m.Config())
+			srv.ServeOne(driver.Raise())
+			srv.WaitRequestsDone(1)
+			call, ok := FirstCall(srv.Events(), driver.HookHandleError)
+			Expect(ok).To(BeTrue(), "handle_error must be called:\n%s", FormatTrace(srv.Events()))
+			Expect(call.Exception).NotTo(BeNil(), "handle_error's call must carry the exception it handles")
+			Expect(call.Exception.Kind).To(Equal(driver.Ordinary))
+		})
+
+		Rule("ERR-03", "only ordinary exceptions reach handle_error", func(ctx SpecContext) {
+			srv := StartServer(ctx, m.Config())
+			for _, s := range []driver.Script{driver.RaiseFatal(), driver.RaiseInterrupt()} {
+				srv.ServeOne(s)
+			}
+			srv.WaitRequestsDone(2)
+			Expect(srv.Events()).To(HaveNotTraced(driver.HookHandleError))
+			srv.ServeOne(driver.Raise())
+			srv.WaitRequestsDone(3)
+			Expect(srv.Events()).To(HaveTracedOnce(driver.HookHandleError))
+		})
+	})
+
+	ForEachServer("get_request failures", nil, []driver.Dispatch{driver.Sync}, func(m Matrix) {
+		Rule("ERR-04", "handle_error is never called for a get_request failure, EMFILE included", func(ctx SpecContext) {
+			cfg := m.Config()
+			op := "accept"
+			if m.Family.IsDatagram() {
+				op = "recvfrom"
+			}
+			cfg.Faults = []driver.Fault{{Op: op, Errno: "EMFILE", Nth: 1, Count: 2}}
+			srv := StartServer(ctx, cfg)
+			c := srv.Dial().Send(driver.Echo("after"))
+			for range 3 {
+				Expect(srv.HandleRequest(ReplyBound)).To(HaveReturned())
+			}
+			Expect(c.ReadReply().Data).To(Equal("after\n"))
+			Expect(srv.Events()).To(HaveNotTraced(driver.HookHandleError))
+		})
+	})
+
+	ForEachServer("a failing handle_error", nil, nil, func(m Matrix) {
+		Rule("ERR-05", "the request is shut down even when handle_error raises", func(ctx SpecContext) {
+			cfg := m.Config()
+			cfg.HandleErrorRaises = true
+			srv := StartServer(ctx, cfg)
+			c, _ := srv.ServeOne(driver.Raise())
+			srv.WaitForReturns(driver.HookHandleError, 1)
+			srv.WaitRequestsDone(1)
+			Expect(srv.Events()).To(HaveTracedInOrder(driver.HookHandleError, driver.HookShutdownRequest))
+			if !m.Family.IsDatagram() {
+				Expect(c.ReadReply().EOF).To(BeTrue(), "the client must see EOF")
+			}
+		})
+	})
+
+	Describe("request children's exit status", func() {
+		Rule("ERR-06", "a request child exits 0 after success and 1 after an exception", func(ctx SpecContext) {
+			srv := StartServer(ctx, driver.ServerConfig{Family: driver.TCP, Dispatch: driver.Forking})
+			for _, s := range []driver.Script{driver.Echo("ok"), driver.Raise(), driver.RaiseFatal()} {
+				c, _ := srv.ServeOne(s)
+				c.ReadReply()
+			}
+			Expect(srv.ServerClose()).To(HaveReturned()) // collects every child
+			srv.WaitForReturns(driver.HookChildExit, 3)
+			var statuses []string
+			for _, e := range ReturnsOf(srv.Events(), driver.HookChildExit) {
+				statuses = append(statuses, e.Result)
+			}
+			Expect(statuses).To(ConsistOf("0", "1", "1"))
+		})
+	})
+})

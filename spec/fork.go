@@ -1,0 +1,167 @@
+package spec
+
+import (
+	"context"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/sockspec/sockspec/spec/driver"
+)
+
+// forking is a forking server of family f.
+func forking(f driver.Family) driver.ServerConfig {
+	return driver.ServerConfig{Family: f, Dispatch: driver.Forking}
+}
+
+// holdInChild starts a request that holds in its child until released.
+func holdInChild(srv *Server) *Client {
+	GinkgoHelper()
+	c := srv.Dial().Send(driver.Hold())
+	Expect(srv.HandleRequest(ReplyBound)).To(HaveReturned())
+	line, err := c.ReadLine()
+	Expect(err).NotTo(HaveOccurred())
+	Expect(line).To(Equal("held\n"))
+	return c
+}
+
+// release lets a held request finish.
+func (c *Client) release() {
+	GinkgoHelper()
+	c.Write([]byte("go\n"))
+}
+
+// expectCloseWaitsFor calls server_close while the request held by c runs
+// and expects it to return only once c is released.
+func expectCloseWaitsFor(srv *Server, held *Client, what string) {
+	GinkgoHelper()
+	closed := make(chan driver.Result, 1)
+	go func() {
+		defer GinkgoRecover()
+		closed <- srv.ServerClose()
+	}()
+	srv.WaitForCalls(driver.HookServerClose, 1)
+	Consistently(closed).WithTimeout(300*time.Millisecond).ShouldNot(Receive(), "server_close returned while "+what)
+	held.release()
+	Eventually(closed).WithTimeout(ReplyBound).Should(Receive(HaveReturned()))
+}
+
+// notWithin reports whether cond stays false for d: the bounded wait of a
+// rule that forbids something from happening while a condition holds.
+func (s *Server) notWithin(d time.Duration, cond func([]driver.Event) bool) bool {
+	ctx, cancel := context.WithTimeout(s.ctx, d)
+	defer cancel()
+	return s.Trace().Wait(ctx, cond) != nil
+}
+
+var _ = Describe("FORK", func() {
+	ForEachServer("a child per request", []driver.Family{driver.TCP, driver.UDP, driver.UnixStream, driver.UnixDgram}, []driver.Dispatch{driver.Forking}, func(m Matrix) {
+		Rule("FRK-01", "process_request forks; the child serves the request and the parent returns at once", func(ctx SpecContext) {
+			srv := StartServer(ctx, m.Config())
+			serverPID := srv.State().PID
+			c, r := srv.ServeOne(driver.PID())
+			Expect(r).To(HaveReturned())
+			reply := c.ReadReply()
+			Expect(reply.Lines()).To(HaveLen(1))
+			Expect(reply.Lines()[0]).NotTo(Equal(itoa(serverPID)), "the request must be served in another process")
+			srv.WaitRequestsDone(1)
+			fin, _ := FirstCall(srv.Events(), driver.HookFinishRequest)
+			Expect(fin.PID).NotTo(Equal(serverPID), "finish_request runs in the child")
+			pr, _ := FirstCall(srv.Events(), driver.HookProcessRequest)
+			Expect(pr.PID).To(Equal(serverPID), "process_request runs in the server")
+		})
+
+		Rule("FRK-02", "the parent only closes its copy of the request: shutdown_request runs in the child", func(ctx SpecContext) {
+			srv := StartServer(ctx, m.Config())
+			serverPID := srv.State().PID
+			c, _ := srv.ServeOne(driver.Echo("x"))
+			Expect(c.ReadReply().Data).To(Equal("x\n"))
+			srv.WaitRequestsDone(1)
+			for _, e := range CallsOf(srv.Events(), driver.HookShutdownRequest) {
+				Expect(e.PID).NotTo(Equal(serverPID), "the parent must not shut the child's connection down:\n%s", FormatTrace(srv.Events()))
+			}
+			parentClose := false
+			for _, e := range CallsOf(srv.Events(), driver.HookCloseRequest) {
+				parentClose = parentClose || e.PID == serverPID
+			}
+			Expect(parentClose).To(BeTrue(), "the parent closes its copy with close_request:\n%s", FormatTrace(srv.Events()))
+		})
+	})
+
+	Describe("max_children", func() {
+		Rule("FRK-06", "max_children holds under a handle_request loop too", func(ctx SpecContext) {
+			cfg := forking(driver.TCP)
+			cfg.MaxChildren = 2
+			srv := StartServer(ctx, cfg)
+			a := holdInChild(srv)
+			holdInChild(srv)
+			c := srv.Dial().Send(driver.Echo("third"))
+			third := make(chan driver.Result, 1)
+			go func() {
+				defer GinkgoRecover()
+				third <- srv.HandleRequest(2 * ReplyBound)
+			}()
+			thirdForked := func(es []driver.Event) bool { return driver.Count(es, driver.HookProcessRequest, driver.Call) >= 3 }
+			Expect(srv.notWithin(time.Second, thirdForked)).To(BeTrue(),
+				"a third child was forked while max_children=2 children were alive:\n%s", FormatTrace(srv.Events()))
+			a.release()
+			Eventually(third).WithTimeout(2 * ReplyBound).Should(Receive(HaveReturned()))
+			Expect(c.ReadReply().Data).To(Equal("third\n"))
+		})
+	})
+
+	Describe("reaping", func() {
+		Rule("FRK-08", "serve_forever reaps exited children within about a poll interval", func(ctx SpecContext) {
+			srv := StartServer(ctx, forking(driver.TCP))
+			srv.ServeForever(100 * time.Millisecond)
+			for range 3 {
+				c := srv.Dial().Send(driver.Echo("x"))
+				Expect(c.ReadReply().Data).To(Equal("x\n"))
+			}
+			srv.WaitForReturns(driver.HookChildExit, 3)
+			Eventually(func() int { return srv.State().ActiveChildren }).WithTimeout(ReplyBound).Should(BeZero())
+		})
+
+		Rule("FRK-09", "server_close waits for children with block_on_close, and not without it", func(ctx SpecContext) {
+			srv := StartServer(ctx, forking(driver.TCP))
+			expectCloseWaitsFor(srv, holdInChild(srv), "a child was still serving")
+			Expect(srv.Events()).To(HaveTracedOnce(driver.HookServerClose))
+			Expect(driver.Count(srv.Events(), driver.HookChildExit, driver.Return)).To(Equal(1), "the child must be reaped by server_close")
+
+			noBlock := false
+			cfg := forking(driver.TCP)
+			cfg.BlockOnClose = &noBlock
+			srv2 := StartServer(ctx, cfg)
+			b := holdInChild(srv2)
+			Expect(srv2.ServerClose()).To(HaveReturned()) // a HANG when it waits
+			b.release()
+		})
+	})
+
+	Describe("fork failure", func() {
+		Rule("FRK-10", "a failed fork goes to handle_error, the client gets EOF, service goes on", func(ctx SpecContext) {
+			cfg := forking(driver.TCP)
+			cfg.Faults = []driver.Fault{{Op: "fork", Errno: "EAGAIN", Nth: 1}}
+			srv := StartServer(ctx, cfg)
+			c, r := srv.ServeOne(driver.Echo("lost"))
+			Expect(r).To(HaveReturned())
+			reply := c.ReadReply()
+			Expect(reply.EOF).To(BeTrue(), "the client must get EOF: %v", reply.Err)
+			Expect(reply.Data).To(BeEmpty())
+			Expect(srv.Events()).To(HaveTracedInOrder(driver.HookProcessRequest, driver.HookHandleError, driver.HookShutdownRequest))
+			c2, _ := srv.ServeOne(driver.Echo("served"))
+			Expect(c2.ReadReply().Data).To(Equal("served\n"))
+		})
+	})
+
+	Describe("datagrams", func() {
+		Rule("FRK-13", "a forked UDP request replies through the inherited server socket, which stays open", func(ctx SpecContext) {
+			srv := StartServer(ctx, forking(driver.UDP))
+			for _, text := range []string{"one", "two"} {
+				c, _ := srv.ServeOne(driver.Echo(text))
+				Expect(c.ReadReply().Data).To(Equal(text + "\n"))
+			}
+		})
+	})
+})

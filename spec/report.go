@@ -1,0 +1,239 @@
+package spec
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/reporters"
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/sockspec/sockspec/spec/rules"
+)
+
+// Outcome is a rule's verdict for a target.
+type Outcome string
+
+const (
+	OutcomePass      Outcome = "PASS"
+	OutcomeFail      Outcome = "FAIL"
+	OutcomeNonStrict Outcome = "NON-STRICT"
+	OutcomeNA        Outcome = "N/A"
+	OutcomeHang      Outcome = "HANG"
+	OutcomeError     Outcome = "ERROR"
+)
+
+// severity orders outcomes: a rule's outcome is the worst of its specs'.
+var severity = map[Outcome]int{OutcomeNA: 0, OutcomePass: 1, OutcomeNonStrict: 2, OutcomeFail: 3, OutcomeHang: 4, OutcomeError: 5}
+
+// SpecResult is one spec's outcome.
+type SpecResult struct {
+	Name     string        `json:"name"`
+	Outcome  Outcome       `json:"outcome"`
+	Duration time.Duration `json:"duration_ns"`
+	Message  string        `json:"message,omitempty"`
+	Location string        `json:"location,omitempty"`
+}
+
+// RuleResult is one rule's outcome and the specs it comes from.
+type RuleResult struct {
+	Rule     string        `json:"rule"`
+	Level    rules.Level   `json:"level"`
+	Title    string        `json:"title"`
+	Outcome  Outcome       `json:"outcome"`
+	Duration time.Duration `json:"duration_ns"`
+	Specs    []SpecResult  `json:"specs"`
+}
+
+// Verdict is a whole run's result.
+type Verdict struct {
+	Target     string          `json:"target"`
+	Version    string          `json:"version"`
+	Seed       int64           `json:"seed"`
+	Rules      []RuleResult    `json:"rules"`
+	Counts     map[Outcome]int `json:"counts"`
+	Conformant bool            `json:"conformant"`
+	// HarnessFailures are failures outside any rule's spec (suite setup).
+	HarnessFailures []string      `json:"harness_failures,omitempty"`
+	Duration        time.Duration `json:"duration_ns"`
+}
+
+var (
+	verdictMu sync.Mutex
+	verdict   *Verdict
+	reportDir string
+	summaryTo io.Writer = os.Stdout
+)
+
+// SetReportDir makes the run write junit.xml and report.json there.
+func SetReportDir(dir string) { reportDir = dir }
+
+// SetSummaryWriter chooses where the summary table goes (stdout by default).
+func SetSummaryWriter(w io.Writer) { summaryTo = w }
+
+// LastVerdict is the verdict of the run that finished last.
+func LastVerdict() *Verdict {
+	verdictMu.Lock()
+	defer verdictMu.Unlock()
+	return verdict
+}
+
+var _ = ReportAfterSuite("sockspec verdict", func(r Report) {
+	v := Judge(r)
+	verdictMu.Lock()
+	verdict = v
+	verdictMu.Unlock()
+	if reportDir != "" {
+		if err := os.MkdirAll(reportDir, 0o755); err != nil {
+			fmt.Fprintf(os.Stderr, "sockspec: report directory: %v\n", err)
+		}
+		if err := reporters.GenerateJUnitReport(r, filepath.Join(reportDir, "junit.xml")); err != nil {
+			fmt.Fprintf(os.Stderr, "sockspec: junit report: %v\n", err)
+		}
+		if b, err := json.MarshalIndent(v, "", "  "); err == nil {
+			if err := os.WriteFile(filepath.Join(reportDir, "report.json"), b, 0o644); err != nil {
+				fmt.Fprintf(os.Stderr, "sockspec: json report: %v\n", err)
+			}
+		}
+	}
+	WriteSummary(summaryTo, v)
+})
+
+// specOutcome maps a Ginkgo spec report to an outcome; ok is false for a
+// spec that did not run (filtered out, pending).
+func specOutcome(s types.SpecReport, level rules.Level) (Outcome, bool) {
+	msg := s.Failure.Message
+	switch s.State {
+	case types.SpecStatePassed:
+		return OutcomePass, true
+	case types.SpecStateSkipped:
+		if strings.HasPrefix(msg, naPrefix) {
+			return OutcomeNA, true
+		}
+		return "", false
+	case types.SpecStatePending:
+		return "", false
+	case types.SpecStateTimedout:
+		return OutcomeHang, true
+	case types.SpecStateFailed:
+		switch {
+		case strings.HasPrefix(msg, hangPrefix):
+			return OutcomeHang, true
+		case strings.HasPrefix(msg, errorPrefix):
+			return OutcomeError, true
+		case level == rules.Should:
+			return OutcomeNonStrict, true
+		}
+		return OutcomeFail, true
+	}
+	return OutcomeError, true // panicked, interrupted, aborted
+}
+
+// ruleOf finds the rule label of a spec.
+func ruleOf(s types.SpecReport) string {
+	for _, l := range s.Labels() {
+		if id, ok := strings.CutPrefix(l, "rule:"); ok {
+			return id
+		}
+	}
+	return ""
+}
+
+// Judge turns a Ginkgo report into per-rule outcomes.
+func Judge(r Report) *Verdict {
+	info := TargetInfo()
+	v := &Verdict{Target: info.Name, Version: info.Version, Seed: r.SuiteConfig.RandomSeed, Counts: map[Outcome]int{}, Duration: r.RunTime}
+	byRule := map[string]*RuleResult{}
+	for _, s := range r.SpecReports {
+		if s.LeafNodeType != types.NodeTypeIt {
+			if s.State.Is(types.SpecStateFailureStates) {
+				v.HarnessFailures = append(v.HarnessFailures, fmt.Sprintf("%s %s: %s", s.LeafNodeType, s.LeafNodeText, s.Failure.Message))
+			}
+			continue
+		}
+		id := ruleOf(s)
+		rule, ok := rules.Lookup(id)
+		if !ok {
+			continue
+		}
+		out, ran := specOutcome(s, rule.Level)
+		if !ran {
+			continue
+		}
+		rr := byRule[id]
+		if rr == nil {
+			rr = &RuleResult{Rule: id, Level: rule.Level, Title: rule.Title, Outcome: OutcomeNA}
+			byRule[id] = rr
+		}
+		sr := SpecResult{Name: s.FullText(), Outcome: out, Duration: s.RunTime}
+		if out != OutcomePass {
+			sr.Message = s.Failure.Message
+			sr.Location = s.Failure.Location.String()
+		}
+		rr.Specs = append(rr.Specs, sr)
+		rr.Duration += s.RunTime
+		if severity[out] > severity[rr.Outcome] {
+			rr.Outcome = out
+		}
+	}
+	for _, rr := range byRule {
+		v.Rules = append(v.Rules, *rr)
+		v.Counts[rr.Outcome]++
+	}
+	sort.Slice(v.Rules, func(i, j int) bool { return v.Rules[i].Rule < v.Rules[j].Rule })
+	v.Conformant = len(v.HarnessFailures) == 0 && v.Counts[OutcomeFail] == 0 && v.Counts[OutcomeHang] == 0 && v.Counts[OutcomeError] == 0
+	return v
+}
+
+// WriteSummary prints the rules that did not pass and the counts.
+func WriteSummary(w io.Writer, v *Verdict) {
+	fmt.Fprintf(w, "\nsockspec: %s %s — %d rules judged in %v\n", v.Target, v.Version, len(v.Rules), v.Duration.Round(time.Millisecond))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	shown := 0
+	for _, r := range v.Rules {
+		if r.Outcome == OutcomePass || r.Outcome == OutcomeNA {
+			continue
+		}
+		if shown == 0 {
+			fmt.Fprintln(tw, "RULE\tLEVEL\tOUTCOME\tTITLE\tFIRST FAILURE")
+		}
+		shown++
+		first := ""
+		for _, s := range r.Specs {
+			if s.Outcome == r.Outcome {
+				first = firstLine(s.Message)
+				break
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Rule, r.Level, r.Outcome, r.Title, first)
+	}
+	tw.Flush()
+	for _, f := range v.HarnessFailures {
+		fmt.Fprintf(w, "harness failure: %s\n", firstLine(f))
+	}
+	var parts []string
+	for _, o := range []Outcome{OutcomePass, OutcomeFail, OutcomeNonStrict, OutcomeNA, OutcomeHang, OutcomeError} {
+		parts = append(parts, fmt.Sprintf("%s %d", o, v.Counts[o]))
+	}
+	verdict := "CONFORMANT"
+	if !v.Conformant {
+		verdict = "NOT CONFORMANT"
+	}
+	fmt.Fprintf(w, "%s — %s\n", strings.Join(parts, " · "), verdict)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	if len(s) > 100 {
+		s = s[:97] + "..."
+	}
+	return s
+}

@@ -1,0 +1,72 @@
+package spec
+
+import (
+	"fmt"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/sockspec/sockspec/adapters/inproc"
+	"github.com/sockspec/sockspec/spec/driver"
+)
+
+// ResolveTarget finds a target by name: "reference" (the Go reference in
+// this process) or "mutant:NAME" (the reference with a registered mutation).
+func ResolveTarget(name string) (driver.Target, error) {
+	switch {
+	case name == "reference" || name == "":
+		return &inproc.Target{}, nil
+	case strings.HasPrefix(name, "mutant:"):
+		m := strings.TrimPrefix(name, "mutant:")
+		for _, known := range inproc.Mutations() {
+			if known == m {
+				return &inproc.Target{Mutation: m}, nil
+			}
+		}
+		return nil, fmt.Errorf("unknown mutant %q: see 'sockspec mutants' for the list", m)
+	}
+	return nil, fmt.Errorf("unknown target %q: want reference or mutant:NAME", name)
+}
+
+// Options of a run from the sockspec binary.
+type Options struct {
+	Target      driver.Target
+	LabelFilter string
+	FocusRegexp string
+	Seed        int64
+	ReportDir   string
+	Verbose     bool
+}
+
+// testingT is what RunSpecs needs of a *testing.T outside go test.
+type testingT struct{ failed bool }
+
+func (t *testingT) Fail() { t.failed = true }
+
+// Run runs the suite once in this process (Ginkgo allows one run per
+// process) and returns the verdict.
+func Run(o Options) (*Verdict, error) {
+	SetTarget(o.Target)
+	SetReportDir(o.ReportDir)
+	sc, rc := GinkgoConfiguration()
+	sc.LabelFilter = o.LabelFilter
+	if o.FocusRegexp != "" {
+		sc.FocusStrings = []string{o.FocusRegexp}
+	}
+	if o.Seed != 0 {
+		sc.RandomSeed = o.Seed
+	}
+	rc.Verbose = o.Verbose
+	rc.Succinct = !o.Verbose
+	// Specs a filter leaves out would each print an S; N/A specs are
+	// counted in the summary instead.
+	rc.SilenceSkips = true
+	RegisterFailHandler(Fail)
+	RunSpecs(&testingT{}, "sockspec: the BaseServer contract", sc, rc)
+	v := LastVerdict()
+	if v == nil {
+		return nil, fmt.Errorf("the suite ended without a verdict")
+	}
+	return v, nil
+}

@@ -1,0 +1,49 @@
+package spec_test
+
+import (
+	"flag"
+	"os"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/sockspec/sockspec/adapters/inproc"
+	"github.com/sockspec/sockspec/spec"
+	_ "github.com/sockspec/sockspec/spec/mutants"
+	"github.com/sockspec/sockspec/spec/rules"
+)
+
+var (
+	targetName = flag.String("sockspec.target", "reference", "target to run the suite against: reference or mutant:NAME")
+	reportDir  = flag.String("sockspec.report-dir", "", "directory for junit.xml and report.json")
+)
+
+func TestMain(m *testing.M) {
+	inproc.ChildMain()
+	// Request children of a race-enabled binary would pause a second at
+	// exit to flush race reports.
+	if os.Getenv("GORACE") == "" {
+		os.Setenv("GORACE", "atexit_sleep_ms=0")
+	}
+	os.Exit(m.Run())
+}
+
+func TestSpec(t *testing.T) {
+	target, err := spec.ResolveTarget(*targetName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.SetTarget(target)
+	spec.SetReportDir(*reportDir)
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "sockspec: the BaseServer contract")
+	// The tree is built whole whatever the filters, so every rule's specs
+	// have been declared by now.
+	perRule := spec.SpecsPerRule()
+	for _, r := range rules.All() {
+		if perRule[r.ID] == 0 {
+			t.Errorf("rule %s (%s) has no spec: declare one with spec.Rule(%q, …)", r.ID, r.Title, r.ID)
+		}
+	}
+}
