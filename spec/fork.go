@@ -139,6 +139,37 @@ var _ = Describe("FORK", func() {
 		})
 	})
 
+	Describe("children the server did not fork", func() {
+		Rule("FRK-07", "at max_children the server waits for its own children and leaves a foreign one to its owner", func(ctx SpecContext) {
+			cfg := forking(driver.TCP)
+			cfg.MaxChildren = 1
+			srv := StartServer(ctx, cfg)
+			fcs, ok := srv.Session.(driver.ForeignChildren)
+			if !ok {
+				NA("the target cannot start a child of its own in the server's process")
+			}
+			fctx, cancel := srv.bounded(ReplyBound)
+			defer cancel()
+			foreign, err := fcs.StartForeignChild(fctx)
+			srv.check(err, "starting a foreign child did not return within %v", ReplyBound)
+			srv.ServeForever(poll)
+			a := srv.Dial().Send(driver.Hold())
+			Expect(a.ReadLine()).To(Equal("held\n"))
+			// The server is at its limit: the next request waits for a
+			// child to exit, and the first child to exit is the foreign one.
+			b := srv.Dial().Send(driver.Echo("b"))
+			Expect(foreign.Exit(fctx)).To(Succeed())
+			a.release()
+			Expect(b.ReadReply().Data).To(Equal("b\n"))
+			rctx, cancel2 := srv.bounded(ReplyBound)
+			defer cancel2()
+			status, stolen, err := foreign.Reap(rctx)
+			srv.check(err, "the foreign child was not reaped within %v", ReplyBound)
+			Expect(stolen).To(BeFalse(), "the server reaped a child it did not fork: its owner got ECHILD")
+			Expect(status).To(Equal(driver.ForeignChildStatus))
+		})
+	})
+
 	Describe("fork failure", func() {
 		Rule("FRK-10", "a failed fork goes to handle_error, the client gets EOF, service goes on", func(ctx SpecContext) {
 			cfg := forking(driver.TCP)

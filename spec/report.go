@@ -195,7 +195,11 @@ func Judge(r Report) *Verdict {
 
 // WriteSummary prints the rules that did not pass and the counts.
 func WriteSummary(w io.Writer, v *Verdict) {
-	fmt.Fprintf(w, "\nsockspec: %s %s — %d rules judged in %v\n", v.Target, v.Version, len(v.Rules), v.Duration.Round(time.Millisecond))
+	noun := "rules"
+	if len(v.Rules) == 1 {
+		noun = "rule"
+	}
+	fmt.Fprintf(w, "\nsockspec: %s %s — %d %s judged in %v\n", v.Target, v.Version, len(v.Rules), noun, v.Duration.Round(time.Millisecond))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	shown := 0
 	for _, r := range v.Rules {

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -62,6 +63,10 @@ func Run(o Options) (*Verdict, error) {
 	// Specs a filter leaves out would each print an S; N/A specs are
 	// counted in the summary instead.
 	rc.SilenceSkips = true
+	// Colour only for a terminal: CI logs and files get plain text.
+	if fi, err := os.Stdout.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		rc.NoColor = true
+	}
 	RegisterFailHandler(Fail)
 	RunSpecs(&testingT{}, "sockspec: the BaseServer contract", sc, rc)
 	v := LastVerdict()

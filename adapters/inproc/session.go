@@ -20,20 +20,21 @@ import (
 
 // session is one reference server and the goroutines that drive it.
 type session struct {
-	cfg    driver.ServerConfig
-	srv    *impl.Server
-	trace  driver.Trace
-	start  time.Time
-	seq    atomic.Int64
-	dir    string // temporary directory of socket paths, removed on Close
-	cancel context.CancelFunc
-	life   context.Context // ends at Close: bounds the server's own calls
-	calls  sync.WaitGroup  // goroutines running server calls
-	bound  bool
-	mut    Mutation
-	stderr lockedBuffer // the server's ErrorLog
-	mu     sync.Mutex
-	closed bool
+	cfg     driver.ServerConfig
+	srv     *impl.Server
+	trace   driver.Trace
+	start   time.Time
+	seq     atomic.Int64
+	dir     string // temporary directory of socket paths, removed on Close
+	cancel  context.CancelFunc
+	life    context.Context // ends at Close: bounds the server's own calls
+	calls   sync.WaitGroup  // goroutines running server calls
+	bound   bool
+	mut     Mutation
+	stderr  lockedBuffer // the server's ErrorLog
+	mu      sync.Mutex
+	closed  bool
+	foreign []*foreignChild // reaped on Close
 }
 
 var familyOf = map[driver.Family]impl.Family{
@@ -348,6 +349,17 @@ func (s *session) Close() error {
 	case <-done:
 	case <-time.After(closeBound):
 		err = fmt.Errorf("inproc: server calls still running %v after Close", closeBound)
+	}
+	s.mu.Lock()
+	foreign := s.foreign
+	s.mu.Unlock()
+	for _, fc := range foreign {
+		fc.stdin.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), closeBound)
+		if _, _, ferr := fc.Reap(ctx); ferr != nil && err == nil {
+			err = ferr
+		}
+		cancel()
 	}
 	s.removeDir()
 	return err

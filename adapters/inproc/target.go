@@ -96,7 +96,7 @@ var capabilities = driver.Capabilities{
 	rules.CapThreading, rules.CapForking, rules.CapTrace, rules.CapServiceActions,
 	rules.CapContextManager, rules.CapBlockOnClose, rules.CapReusePort, rules.CapSocketTimeout,
 	rules.CapHandlerTimeout, rules.CapDaemonThreads, rules.CapMaxChildren,
-	rules.CapAcceptFaults, rules.CapSpawnFaults, rules.CapSignals,
+	rules.CapAcceptFaults, rules.CapSpawnFaults, rules.CapSignals, rules.CapForeignChild,
 }
 
 // Info describes the reference.

@@ -176,3 +176,24 @@ type Signaller interface {
 	// Signal delivers sig ("SIGUSR1", "SIGALRM", "SIGUSR2") once.
 	Signal(ctx context.Context, sig string) error
 }
+
+// ForeignChildren is a Session that can start, in the server's own
+// process, a child process the server did not fork: what a program that
+// embeds the server also runs. FRK-07 asks that the server never reaps it.
+type ForeignChildren interface {
+	StartForeignChild(ctx context.Context) (ForeignChild, error)
+}
+
+// ForeignChild is a child of the server's process that its owner, not the
+// server, waits for.
+type ForeignChild interface {
+	// Exit makes the child exit with status ForeignChildStatus.
+	Exit(ctx context.Context) error
+	// Reap waits for the child as its owner does. Stolen is true when the
+	// owner found no child to wait for (ECHILD): somebody else in the
+	// process reaped it. Status is the exit status otherwise.
+	Reap(ctx context.Context) (status int, stolen bool, err error)
+}
+
+// ForeignChildStatus is the exit status of a foreign child told to exit.
+const ForeignChildStatus = 7

@@ -46,14 +46,15 @@ const (
 	CapMaxChildren    = "max_children"
 	CapSignals        = "signals" // signals can be delivered to the server's process while it runs
 	CapAcceptFaults   = "fault.accept"
-	CapSpawnFaults    = "fault.spawn" // a fork or a thread start can be made to fail
+	CapSpawnFaults    = "fault.spawn"   // a fork or a thread start can be made to fail
+	CapForeignChild   = "foreign_child" // a child the server did not fork can be started in its process
 )
 
 // KnownCapabilities lists every capability a rule may name.
 var KnownCapabilities = []string{
 	CapTCP, CapUDP, CapUnixStream, CapUnixDgram, CapThreading, CapForking, CapTrace,
 	CapServiceActions, CapContextManager, CapBlockOnClose, CapReusePort, CapSocketTimeout,
-	CapHandlerTimeout, CapDaemonThreads, CapMaxChildren, CapSignals, CapAcceptFaults, CapSpawnFaults,
+	CapHandlerTimeout, CapDaemonThreads, CapMaxChildren, CapSignals, CapAcceptFaults, CapSpawnFaults, CapForeignChild,
 }
 
 // Rule is one rule of the contract.

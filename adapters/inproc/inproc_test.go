@@ -1,0 +1,139 @@
+package inproc
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/sockspec/sockspec/spec/driver"
+)
+
+func TestMain(m *testing.M) {
+	ChildMain()
+	if os.Getenv("GORACE") == "" {
+		os.Setenv("GORACE", "atexit_sleep_ms=0")
+	}
+	goleak.VerifyTestMain(m)
+}
+
+const bound = 10 * time.Second
+
+func start(t *testing.T, tgt *Target, cfg driver.ServerConfig) driver.Session {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	s, err := tgt.Start(ctx, cfg)
+	if err != nil {
+		t.Fatalf("Start(%+v): %v", cfg, err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+// One echo through handle_request in every family and dispatch mode, with
+// the trace the adapter translates from impl's.
+func TestEchoEveryServerKind(t *testing.T) {
+	for _, f := range driver.Families {
+		for _, d := range driver.Dispatches {
+			t.Run(string(f)+"/"+string(d), func(t *testing.T) {
+				s := start(t, &Target{}, driver.ServerConfig{Family: f, Dispatch: d})
+				ctx, cancel := context.WithTimeout(context.Background(), bound)
+				defer cancel()
+				conn, err := s.Dial(ctx, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				conn.SetDeadline(time.Now().Add(bound))
+				if _, err := conn.Write(driver.Echo("hi").Line()); err != nil {
+					t.Fatal(err)
+				}
+				r, err := s.HandleRequest(ctx)
+				if err != nil || r.Raised() {
+					t.Fatalf("handle_request: %v, %v", r, err)
+				}
+				line, err := bufio.NewReader(conn).ReadString('\n')
+				if err != nil || line != "hi\n" {
+					t.Fatalf("reply %q, %v", line, err)
+				}
+				err = s.Trace().Wait(ctx, func(es []driver.Event) bool {
+					return driver.Count(es, driver.HookCloseRequest, driver.Call) >= 1
+				})
+				if err != nil {
+					t.Fatalf("no close_request traced: %v", s.Trace().Events())
+				}
+				if d == driver.Sync {
+					want := []string{driver.HookGetRequest, driver.HookVerifyRequest, driver.HookProcessRequest, driver.HookFinishRequest}
+					if got := driver.Calls(s.Trace().Events(), func(driver.Event) bool { return true }); !hasInOrder(got, want) {
+						t.Errorf("calls %v lack %v in order", got, want)
+					}
+				}
+			})
+		}
+	}
+}
+
+func hasInOrder(got, want []string) bool {
+	i := 0
+	for _, g := range got {
+		if i < len(want) && g == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
+}
+
+func TestStartRefusesBadInput(t *testing.T) {
+	ctx := context.Background()
+	if _, err := (&Target{}).Start(ctx, driver.ServerConfig{Family: "sctp", Dispatch: driver.Sync}); err == nil || !strings.Contains(err.Error(), "sctp") {
+		t.Errorf("an unknown family: %v", err)
+	}
+	if _, err := (&Target{Mutation: "no-such"}).Start(ctx, driver.ServerConfig{Family: driver.TCP, Dispatch: driver.Sync}); err == nil || !strings.Contains(err.Error(), "no-such") {
+		t.Errorf("an unknown mutation: %v", err)
+	}
+}
+
+func TestSignalRefusesARaisingHandler(t *testing.T) {
+	s := start(t, &Target{}, driver.ServerConfig{Family: driver.TCP, Dispatch: driver.Sync})
+	err := s.(driver.Signaller).Signal(context.Background(), "SIGUSR2")
+	if err == nil || !strings.Contains(err.Error(), "SIGUSR2") {
+		t.Fatalf("Signal(SIGUSR2) = %v; want a refusal naming it", err)
+	}
+}
+
+// A foreign child exits with the agreed status and is its owner's to reap.
+func TestForeignChild(t *testing.T) {
+	s := start(t, &Target{}, driver.ServerConfig{Family: driver.TCP, Dispatch: driver.Forking})
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	fc, err := s.(driver.ForeignChildren).StartForeignChild(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fc.Exit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	status, stolen, err := fc.Reap(ctx)
+	if err != nil || stolen || status != driver.ForeignChildStatus {
+		t.Fatalf("Reap = %d, stolen %v, %v; want %d", status, stolen, err, driver.ForeignChildStatus)
+	}
+}
+
+func TestRegisterMutationTwicePanics(t *testing.T) {
+	RegisterMutation("inproc-test-once", Mutation{})
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a second registration under one name did not panic")
+		}
+	}()
+	RegisterMutation("inproc-test-once", Mutation{})
+}
