@@ -51,6 +51,11 @@ type RuleResult struct {
 	Outcome  Outcome       `json:"outcome"`
 	Duration time.Duration `json:"duration_ns"`
 	Specs    []SpecResult  `json:"specs"`
+	// Expected is the deviation the expectations list for the rule.
+	Expected *Expected `json:"expected,omitempty"`
+	// AsExpected: the outcome is what the expectations say (PASS, N/A or
+	// NON-STRICT for a rule they do not list). Set only with expectations.
+	AsExpected bool `json:"as_expected,omitempty"`
 }
 
 // Verdict is a whole run's result.
@@ -64,6 +69,11 @@ type Verdict struct {
 	// HarnessFailures are failures outside any rule's spec (suite setup).
 	HarnessFailures []string      `json:"harness_failures,omitempty"`
 	Duration        time.Duration `json:"duration_ns"`
+	// Expectations names the expectations file the run was judged by.
+	Expectations string `json:"expectations,omitempty"`
+	// Unexpected counts the rules whose outcome the expectations did not
+	// foresee.
+	Unexpected int `json:"unexpected,omitempty"`
 }
 
 var (
@@ -190,6 +200,9 @@ func Judge(r Report) *Verdict {
 	}
 	sort.Slice(v.Rules, func(i, j int) bool { return v.Rules[i].Rule < v.Rules[j].Rule })
 	v.Conformant = len(v.HarnessFailures) == 0 && v.Counts[OutcomeFail] == 0 && v.Counts[OutcomeHang] == 0 && v.Counts[OutcomeError] == 0
+	if expectations != nil {
+		applyExpectations(v, expectations)
+	}
 	return v
 }
 
@@ -202,12 +215,17 @@ func WriteSummary(w io.Writer, v *Verdict) {
 	fmt.Fprintf(w, "\nsockspec: %s %s — %d %s judged in %v\n", v.Target, v.Version, len(v.Rules), noun, v.Duration.Round(time.Millisecond))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	shown := 0
+	withExpect := v.Expectations != ""
 	for _, r := range v.Rules {
-		if r.Outcome == OutcomePass || r.Outcome == OutcomeNA {
+		if (r.Outcome == OutcomePass || r.Outcome == OutcomeNA) && r.Expected == nil {
 			continue
 		}
 		if shown == 0 {
-			fmt.Fprintln(tw, "RULE\tLEVEL\tOUTCOME\tTITLE\tFIRST FAILURE")
+			if withExpect {
+				fmt.Fprintln(tw, "RULE\tLEVEL\tOUTCOME\tEXPECTED\tTITLE\tFIRST FAILURE / WHY EXPECTED")
+			} else {
+				fmt.Fprintln(tw, "RULE\tLEVEL\tOUTCOME\tTITLE\tFIRST FAILURE")
+			}
 		}
 		shown++
 		first := ""
@@ -217,7 +235,21 @@ func WriteSummary(w io.Writer, v *Verdict) {
 				break
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Rule, r.Level, r.Outcome, r.Title, first)
+		if !withExpect {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Rule, r.Level, r.Outcome, r.Title, first)
+			continue
+		}
+		expected := "no"
+		switch {
+		case r.Expected != nil && r.AsExpected:
+			expected = "yes"
+			first = firstLine(r.Expected.Why)
+		case r.Expected != nil:
+			expected = "NO: " + string(r.Expected.Outcome)
+		case r.AsExpected:
+			expected = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Rule, r.Level, r.Outcome, expected, r.Title, first)
 	}
 	tw.Flush()
 	for _, f := range v.HarnessFailures {
@@ -230,6 +262,13 @@ func WriteSummary(w io.Writer, v *Verdict) {
 	verdict := "CONFORMANT"
 	if !v.Conformant {
 		verdict = "NOT CONFORMANT"
+	}
+	if withExpect {
+		if v.Conformant {
+			verdict = "AS EXPECTED by " + v.Expectations
+		} else {
+			verdict = fmt.Sprintf("NOT AS EXPECTED: %d rules differ from %s", v.Unexpected, v.Expectations)
+		}
 	}
 	fmt.Fprintf(w, "%s — %s\n", strings.Join(parts, " · "), verdict)
 }

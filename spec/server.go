@@ -23,6 +23,10 @@ const (
 	ReplyBound = 5 * time.Second
 	// ClientBound bounds a client's wait for its reply.
 	ClientBound = 5 * time.Second
+	// StopBound bounds the end of a loop that was told to stop, and the
+	// return of shutdown: four times the poll interval of the specs, so
+	// that a CPython loop, which only looks between polls, makes it.
+	StopBound = 2 * time.Second
 )
 
 // Server is a session of the target under test, with what specs need to
@@ -101,13 +105,20 @@ func (s *Server) ServeForever(poll time.Duration) {
 	s.check(s.Session.ServeForever(ctx, poll), "serve_forever() did not start within %v", ReplyBound)
 }
 
-// Shutdown runs shutdown() from the control side.
+// Shutdown runs shutdown() from the control side; it must return within
+// StopBound.
 func (s *Server) Shutdown() driver.Result {
 	GinkgoHelper()
-	ctx, cancel := s.bounded(ReplyBound)
+	return s.ShutdownWithin(StopBound)
+}
+
+// ShutdownWithin runs shutdown(), which must return within bound.
+func (s *Server) ShutdownWithin(bound time.Duration) driver.Result {
+	GinkgoHelper()
+	ctx, cancel := s.bounded(bound)
 	defer cancel()
 	r, err := s.Session.Shutdown(ctx)
-	s.check(err, "shutdown() did not return within %v", ReplyBound)
+	s.check(err, "shutdown() did not return within %v", bound)
 	return r
 }
 

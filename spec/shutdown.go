@@ -17,7 +17,7 @@ const poll = 500 * time.Millisecond // CPython's default
 // slowPoll is a poll interval long enough that a shutdown which waits for
 // the next poll cannot pass for one that wakes the loop, however loaded
 // the machine.
-const slowPoll = 6 * time.Second
+const slowPoll = 3 * time.Second
 
 // shutdownAsync runs shutdown() on its own goroutine.
 func shutdownAsync(srv *Server) <-chan driver.Result {
@@ -78,7 +78,7 @@ var _ = Describe("SHUTDOWN", func() {
 			Expect(srv.Shutdown()).To(HaveReturned()) // after the loop ended
 			srv.ServeForever(poll)
 			c := srv.Dial().Send(driver.Echo("served"))
-			Expect(c.ReadReply().Data).To(Equal("served\n"), "the next serve_forever must serve")
+			Expect(c.Read(StopBound).Data).To(Equal("served\n"), "the next serve_forever must serve")
 			Expect(ReturnsOf(srv.Events(), driver.HookServeForever)).To(HaveLen(1),
 				"the next serve_forever must not return by itself")
 		})
@@ -104,7 +104,7 @@ var _ = Describe("SHUTDOWN", func() {
 			srv := StartServer(ctx, m.Config())
 			srv.ServeForever(poll)
 			c := srv.Dial().Send(driver.ShutdownFromHandler())
-			reply := c.ReadReply()
+			reply := c.Read(StopBound)
 			if reply.Err != nil && reply.Data == "" {
 				Hang("a handler of the serving thread called shutdown() and never got an answer")
 			}
@@ -119,7 +119,7 @@ var _ = Describe("SHUTDOWN", func() {
 			srv.ServeForever(slowPoll)
 			srv.WaitForCalls(driver.HookServeForever, 1)
 			start := time.Now()
-			Expect(srv.Shutdown()).To(HaveReturned())
+			Expect(srv.ShutdownWithin(slowPoll + StopBound)).To(HaveReturned())
 			Expect(time.Since(start)).To(BeNumerically("<", slowPoll/2),
 				"shutdown waited for the loop's next poll instead of waking it (poll_interval %v)", slowPoll)
 		})
@@ -169,7 +169,7 @@ var _ = Describe("SHUTDOWN", func() {
 			srv := StartServer(ctx, m.Config())
 			srv.ServeForever(poll)
 			Expect(srv.ServerClose()).To(HaveReturned())
-			tctx, cancel := srv.bounded(ReplyBound)
+			tctx, cancel := srv.bounded(StopBound)
 			defer cancel()
 			err := srv.Trace().Wait(tctx, func(es []driver.Event) bool {
 				return driver.Count(es, driver.HookServeForever, driver.Return) == 1

@@ -30,7 +30,10 @@ var _ = Describe("THREAD", func() {
 			for _, s := range []driver.Script{driver.Echo("ok"), driver.Raise(), driver.RaiseFatal()} {
 				srv.ServeOne(s)
 			}
-			srv.WaitRequestsDone(3)
+			allShutDown := !srv.notWithin(StopBound, func(es []driver.Event) bool {
+				return driver.Count(es, driver.HookShutdownRequest, driver.Return) >= 3
+			})
+			Expect(allShutDown).To(BeTrue(), "a request thread ended without shutdown_request; trace:\n%s", FormatTrace(srv.Events()))
 			es := srv.Events()
 			for _, id := range RequestIDs(OnlyHooks(es, driver.HookGetRequest, driver.HookShutdownRequest)) {
 				Expect(RequestEvents(es, id)).To(HaveTracedOnce(driver.HookShutdownRequest), "request %s", id)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -54,7 +55,7 @@ func timeoutOf(s driver.Seconds) impl.Timeout {
 
 func durationOf(ns int64) time.Duration { return time.Duration(ns) }
 
-func startSession(_ context.Context, dc driver.ServerConfig, mutation string, mutate Mutation) (_ *session, err error) {
+func startSession(_ context.Context, dc driver.ServerConfig, mutation string, mutate Mutation, errorLog io.Writer) (_ *session, err error) {
 	s := &session{cfg: dc, start: time.Now(), mut: mutate}
 	s.life, s.cancel = context.WithCancel(context.Background())
 	defer func() {
@@ -97,6 +98,9 @@ func startSession(_ context.Context, dc driver.ServerConfig, mutation string, mu
 		Fork:              impl.ForkRecipe{Name: recipe, Params: params},
 		Trace:             &impl.ServerTrace{Call: s.record, Return: s.record},
 		ErrorLog:          &s.stderr,
+	}
+	if errorLog != nil {
+		c.ErrorLog = io.MultiWriter(&s.stderr, errorLog)
 	}
 	if dc.VerifyReject {
 		c.Overrides.VerifyRequest = func(*impl.Server, *impl.Request) bool { return false }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"runtime"
 	"sort"
 	"sync"
@@ -88,6 +89,10 @@ func lookupMutation(name string) (Mutation, error) {
 // itself; Mutation names a registered mutation to apply to every server.
 type Target struct {
 	Mutation string
+	// ErrorLog, when set, also receives what the servers write to their
+	// standard error (handle_error's reports), as a process adapter's
+	// standard error would.
+	ErrorLog io.Writer
 }
 
 // capabilities of the reference: all of them.
@@ -120,7 +125,7 @@ func (t *Target) Start(ctx context.Context, cfg driver.ServerConfig) (driver.Ses
 	if err != nil {
 		return nil, err
 	}
-	return startSession(ctx, cfg, t.Mutation, mutate)
+	return startSession(ctx, cfg, t.Mutation, mutate, t.ErrorLog)
 }
 
 // recipe is how a request child of an inproc session rebuilds its handler.

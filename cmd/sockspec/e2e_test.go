@@ -330,3 +330,46 @@ func TestBinaryRun(t *testing.T) {
 		t.Errorf("run --target nope: status %d, stderr %q; want 2 and a word on --target", code, stderr)
 	}
 }
+
+// TestProcessParity runs the suite against the reference in process and
+// as a protocol adapter: the verdicts must be the same, rule by rule. A
+// mutant through the process tier must fail its rule as it does in
+// process.
+func TestProcessParity(t *testing.T) {
+	t.Parallel()
+	outcomes := func(target string, args ...string) map[string]string {
+		dir := t.TempDir()
+		code, stdout, stderr := runSockspecBound(t, 3*time.Minute, append([]string{"run", "--target", target, "--report-dir", dir}, args...)...)
+		b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+		if err != nil {
+			t.Fatalf("%s: status %d, no report: %v\nstdout %s\nstderr %s", target, code, err, stdout, stderr)
+		}
+		var v struct {
+			Rules []struct {
+				Rule    string `json:"rule"`
+				Outcome string `json:"outcome"`
+			} `json:"rules"`
+		}
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, r := range v.Rules {
+			out[r.Rule] = r.Outcome
+		}
+		return out
+	}
+	inproc, proc := outcomes("reference"), outcomes("reference-process", "--validate-protocol")
+	if len(inproc) != len(rules.All()) {
+		t.Errorf("in process, %d rules judged of %d", len(inproc), len(rules.All()))
+	}
+	for _, r := range rules.All() {
+		if inproc[r.ID] != proc[r.ID] {
+			t.Errorf("%s: %s in process, %s as a process", r.ID, inproc[r.ID], proc[r.ID])
+		}
+	}
+	mut := outcomes("reference-process:ord03-verify-ignored", "--label-filter", "rule:ORD-03")
+	if mut["ORD-03"] != "FAIL" {
+		t.Errorf("the ORD-03 mutant as a process: %q, want FAIL", mut["ORD-03"])
+	}
+}

@@ -213,7 +213,13 @@ func (s *serverProc) cleanup() {
 // and output; for commands that do not serve.
 func runSockspec(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), exitTimeout)
+	return runSockspecBound(t, exitTimeout, args...)
+}
+
+// runSockspecBound runs the program to its end, killed after bound.
+func runSockspecBound(t *testing.T, bound time.Duration, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
 	var out, errb bytes.Buffer
 	cmd := exec.CommandContext(ctx, binary(t), args...)

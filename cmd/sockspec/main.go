@@ -40,8 +40,10 @@ type env struct {
 // commands lists the subcommands in the order the usage shows them.
 var commands = []command{
 	runCommand,
+	matrixCommand,
 	rulesCommand,
 	serveCommand,
+	adapterCommand,
 }
 
 func main() {

@@ -6,8 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 
+	"github.com/sockspec/sockspec/adapters/cpython"
+	"github.com/sockspec/sockspec/adapters/process"
 	"github.com/sockspec/sockspec/spec"
+	"github.com/sockspec/sockspec/spec/driver"
 	_ "github.com/sockspec/sockspec/spec/mutants" // mutant:NAME targets
 )
 
@@ -30,8 +36,12 @@ deadlocked shutdown is a verdict). ERROR: the harness or the adapter broke.
 
 Flags:
   --target T
-        reference (the Go reference, in this process; the default), or
-        mutant:NAME (the reference broken on purpose; see spec/mutants)
+        reference (the Go reference, in this process; the default),
+        reference-process (the reference as a protocol adapter process),
+        mutant:NAME (the reference broken on purpose; see spec/mutants),
+        cpython:VERSION or cpython:PATH (an interpreter's own socketserver:
+        cpython:3.11, cpython:2.7, cpython:/usr/bin/python3), or
+        process:COMMAND (any adapter of spec/driver/PROTOCOL.md)
   --label-filter EXPR
         run only the specs whose labels match EXPR, Ginkgo's label syntax:
         rule:ORD-03, or 'rule:ORD-03 || rule:SHD-02'
@@ -42,10 +52,19 @@ Flags:
   --report-dir DIR
         write junit.xml and report.json (rule, outcome, duration, failure
         with the trace) into DIR
+  --validate-protocol
+        check every message a process adapter writes against the
+        protocol's schema (spec/driver/protocol.schema.json); the first
+        that does not conform ends its spec as ERROR
+  --expectations auto|none|FILE
+        judge against the target's known deviations: auto (the default)
+        takes the file shipped for the interpreter and version a cpython:
+        target reports (adapters/cpython/expect), none shows the raw
+        verdicts, FILE is a file of your own (format: the shipped ones)
   -v    print every spec as it runs
 
-Exit status: 0 conformant (no FAIL, HANG or ERROR), 1 not conformant,
-2 harness error or bad flags.
+Exit status: 0 conformant (no FAIL, HANG or ERROR; with expectations:
+every rule as they say), 1 not conformant, 2 harness error or bad flags.
 `
 
 func runRun(_ context.Context, e env) int {
@@ -58,6 +77,8 @@ func runRun(_ context.Context, e env) int {
 	fs.Int64Var(&o.Seed, "seed", 0, "")
 	fs.StringVar(&o.ReportDir, "report-dir", "", "")
 	fs.BoolVar(&o.Verbose, "v", false, "")
+	validate := fs.Bool("validate-protocol", false, "")
+	expect := fs.String("expectations", "auto", "")
 	if err := fs.Parse(e.Args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(e.Stdout, runUsage)
@@ -75,7 +96,34 @@ func runRun(_ context.Context, e env) int {
 		fmt.Fprintf(e.Stderr, "sockspec run: --target: %v\n", err)
 		return 2
 	}
+	if pt, ok := target.(*process.Target); ok {
+		pt.Validate = *validate
+		if err := pt.Err(); err != nil {
+			fmt.Fprintf(e.Stderr, "sockspec run: --target %s: %v\n", *targetName, err)
+			return 2
+		}
+	} else if *validate {
+		fmt.Fprintf(e.Stderr, "sockspec run: --validate-protocol checks what a process adapter writes; --target %s runs in this process\n", *targetName)
+		return 2
+	}
 	o.Target = target
+	if o.Expectations, err = loadExpectations(*expect, target); err != nil {
+		fmt.Fprintf(e.Stderr, "sockspec run: --expectations: %v\n", err)
+		return 2
+	}
+	// On an interrupt, adapters and their request children die first;
+	// Ginkgo then ends the run and reports what it has.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer func() {
+		signal.Stop(sigs)
+		close(sigs)
+	}()
+	go func() {
+		if _, ok := <-sigs; ok {
+			process.KillAll()
+		}
+	}()
 	spec.SetSummaryWriter(e.Stdout)
 	v, err := spec.Run(o)
 	if err != nil {
@@ -89,4 +137,27 @@ func runRun(_ context.Context, e env) int {
 		return 1
 	}
 	return 0
+}
+
+// loadExpectations reads the expectations the flag names.
+func loadExpectations(flag string, target driver.Target) (*spec.Expectations, error) {
+	switch flag {
+	case "none", "":
+		return nil, nil
+	case "auto":
+		if _, ok := target.(*process.Target); !ok {
+			return nil, nil
+		}
+		info := target.Info()
+		data, file, ok := cpython.Expectations(info.Name, info.Version)
+		if !ok {
+			return nil, nil
+		}
+		return spec.ParseExpectations(data, file)
+	}
+	data, err := os.ReadFile(flag)
+	if err != nil {
+		return nil, err
+	}
+	return spec.ParseExpectations(data, flag)
 }

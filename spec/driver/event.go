@@ -34,6 +34,9 @@ const (
 	HookChildExit = "child_exit"
 	// HookFault is a fault that fired; Result names it.
 	HookFault = "fault"
+	// HookAcceptBackoff is a pause after a failed get_request (RES-01), of
+	// implementations that back off; Result is the pause.
+	HookAcceptBackoff = "accept_backoff"
 )
 
 // Phase says whether an event is a hook's call or its return.

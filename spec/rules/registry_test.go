@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/sockspec/sockspec/spec/driver"
 )
 
 var update = flag.Bool("update", false, "rewrite rules.golden.json from the registry")
@@ -169,5 +171,15 @@ func TestLookup(t *testing.T) {
 	all[0].ID = "changed"
 	if All()[0].ID == "changed" {
 		t.Fatal("All returns the registry itself, not a copy")
+	}
+}
+
+// The protocol spells the capabilities the rules need.
+func TestCapabilitiesAreTheProtocols(t *testing.T) {
+	got, want := slices.Clone(KnownCapabilities), driver.KnownCapabilities()
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("rules know %v; the protocol %v", got, want)
 	}
 }

@@ -1,0 +1,134 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/sockspec/sockspec/spec/driver"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func hostile(name string) *Target {
+	path, _ := filepath.Abs(filepath.Join("testdata", "hostile", name+".sh"))
+	return &Target{Argv: []string{path}, HelloTimeout: 2 * time.Second, MaxEvents: 10_000}
+}
+
+var tcp = driver.ServerConfig{Family: driver.TCP, Dispatch: driver.Sync}
+
+// groupGone reports whether no process of group pgid is left.
+func groupGone(pgid int) bool {
+	return errors.Is(syscall.Kill(-pgid, 0), syscall.ESRCH)
+}
+
+// Each hostile adapter ends in an error that says what went wrong, within
+// its bound, and leaves nothing running.
+func TestHostileAdapters(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// atStart: Start fails with this; otherwise the first command does.
+		atStart string
+		cmdErr  string
+		hang    bool // the command ends as ErrNoReply: a HANG
+	}{
+		{name: "crash-at-start", atStart: "ended before its hello"},
+		{name: "no-hello", atStart: "said no hello within 2s"},
+		{name: "wrong-protocol", atStart: "speaks protocol 99"},
+		{name: "garbage", atStart: "line 2: not a JSON object"},
+		{name: "huge-line", atStart: "line 2: longer than"},
+		{name: "crash-mid-spec", cmdErr: "the adapter exited"},
+		{name: "stray-reply", cmdErr: `field "id": a reply to 77`},
+		{name: "event-flood", cmdErr: "event flood"},
+		{name: "never-answers", hang: true},
+		{name: "leaves-children", hang: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := Live()
+			tgt := hostile(tc.name)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			s, err := tgt.Start(ctx, tcp)
+			if tc.atStart != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.atStart) {
+					t.Fatalf("Start: %v; want an error saying %q", err, tc.atStart)
+				}
+				if Live() != before {
+					t.Fatalf("%d adapter groups left running", Live()-before)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Start: %v", err)
+			}
+			pgid := s.(*session).p.pgid
+			cctx, ccancel := context.WithTimeout(ctx, 500*time.Millisecond)
+			defer ccancel()
+			var r driver.Result
+			if tc.name == "event-flood" {
+				// The flood breaks the session while nothing is asked.
+				deadline := time.Now().Add(10 * time.Second)
+				for s.(*session).p.failure() == nil && time.Now().Before(deadline) {
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+			r, err = s.HandleRequest(cctx)
+			switch {
+			case tc.hang:
+				if !errors.Is(err, driver.ErrNoReply) {
+					t.Fatalf("HandleRequest = %v, %v; want ErrNoReply", r, err)
+				}
+			case err == nil || !strings.Contains(err.Error(), tc.cmdErr):
+				t.Fatalf("HandleRequest = %v, %v; want an error saying %q", r, err, tc.cmdErr)
+			}
+			if tc.name == "crash-mid-spec" && !strings.Contains(err.Error(), "hostile: crashing mid-spec") {
+				t.Errorf("the error %q does not carry the adapter's stderr", err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			if !groupGone(pgid) {
+				t.Fatalf("processes of group %d outlived Close", pgid)
+			}
+			if Live() != before {
+				t.Fatalf("%d adapter groups left running", Live()-before)
+			}
+		})
+	}
+}
+
+func TestNoCommand(t *testing.T) {
+	if _, err := (&Target{}).Start(context.Background(), tcp); err == nil || !strings.Contains(err.Error(), "no command") {
+		t.Fatalf("Start without a command: %v", err)
+	}
+	if _, err := (&Target{Argv: []string{"/no/such/adapter"}}).Start(context.Background(), tcp); err == nil || !strings.Contains(err.Error(), "/no/such/adapter") {
+		t.Fatalf("Start of a missing program: %v", err)
+	}
+}
+
+// KillAll ends every live adapter group (the harness's Ctrl-C).
+func TestKillAll(t *testing.T) {
+	s, err := hostile("leaves-children").Start(context.Background(), tcp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgid := s.(*session).p.pgid
+	KillAll()
+	select {
+	case <-s.(*session).p.exited:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the adapter outlived KillAll")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !groupGone(pgid) {
+		t.Fatal("children outlived KillAll")
+	}
+}

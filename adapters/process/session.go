@@ -1,0 +1,217 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/sockspec/sockspec/spec/driver"
+)
+
+// session is one adapter process and its server.
+type session struct {
+	p     *adapter
+	cfg   driver.ServerConfig
+	trace driver.Trace
+	dir   string // socket paths of the server and of bound clients
+
+	mu      sync.Mutex
+	address string
+	closed  bool
+}
+
+func startSession(ctx context.Context, t *Target, cfg driver.ServerConfig) (_ *session, err error) {
+	s := &session{cfg: cfg}
+	if s.dir, err = os.MkdirTemp("", "sockspec"); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(s.dir)
+		}
+	}()
+	if s.cfg.Address == "" {
+		if cfg.Family.IsUnix() {
+			s.cfg.Address = filepath.Join(s.dir, "server.sock")
+		} else {
+			s.cfg.Address = "127.0.0.1:0"
+		}
+	}
+	p, err := startAdapter(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	s.p = p
+	p.onEvent = func(e driver.Event) { s.trace.Append(e) }
+	m, err := s.call(ctx, driver.Command{Cmd: driver.CmdStart, Config: &s.cfg})
+	if err == nil && m.Result != nil && m.Result.Exception != nil {
+		err = fmt.Errorf("process: building the server raised %s", m.Result.Exception)
+	}
+	if err == nil && s.Address() == "" {
+		err = errors.New("process: protocol: the reply to start names no address")
+	}
+	if err != nil {
+		p.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// call sends a command and notes the address the reply carries.
+func (s *session) call(ctx context.Context, c driver.Command) (driver.Message, error) {
+	if s.isClosed() {
+		return driver.Message{}, driver.ErrSessionClosed
+	}
+	m, err := s.p.call(ctx, c)
+	if m.Address != "" {
+		s.mu.Lock()
+		s.address = m.Address
+		s.mu.Unlock()
+	}
+	return m, err
+}
+
+// result is the call's Result, for commands whose reply must carry one.
+func (s *session) result(ctx context.Context, c driver.Command) (driver.Result, error) {
+	m, err := s.call(ctx, c)
+	if err != nil {
+		return driver.Result{}, err
+	}
+	if m.Result == nil {
+		return driver.Result{}, fmt.Errorf("process: the reply to %s carries no result", c.Cmd)
+	}
+	return *m.Result, nil
+}
+
+func (s *session) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+func (s *session) Address() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.address
+}
+
+func (s *session) Trace() *driver.Trace { return &s.trace }
+
+func (s *session) Dial(ctx context.Context, unbound bool) (net.Conn, error) {
+	var d net.Dialer
+	switch s.cfg.Family {
+	case driver.TCP:
+		return d.DialContext(ctx, "tcp", s.Address())
+	case driver.UDP:
+		return d.DialContext(ctx, "udp", s.Address())
+	case driver.UnixStream:
+		return d.DialContext(ctx, "unix", s.Address())
+	}
+	raddr := &net.UnixAddr{Name: s.Address(), Net: "unixgram"}
+	if unbound {
+		return net.DialUnix("unixgram", nil, raddr)
+	}
+	f, err := os.CreateTemp(s.dir, "client*.sock")
+	if err != nil {
+		return nil, err
+	}
+	name := f.Name()
+	f.Close()
+	os.Remove(name)
+	return net.DialUnix("unixgram", &net.UnixAddr{Name: name, Net: "unixgram"}, raddr)
+}
+
+func (s *session) HandleRequest(ctx context.Context) (driver.Result, error) {
+	return s.result(ctx, driver.Command{Cmd: driver.CmdHandleRequest})
+}
+
+func (s *session) ServeForever(ctx context.Context, poll time.Duration) error {
+	_, err := s.call(ctx, driver.Command{Cmd: driver.CmdServeForever, PollInterval: driver.PollSeconds(poll)})
+	return err
+}
+
+func (s *session) Shutdown(ctx context.Context) (driver.Result, error) {
+	return s.result(ctx, driver.Command{Cmd: driver.CmdShutdown})
+}
+
+func (s *session) ServerClose(ctx context.Context) (driver.Result, error) {
+	return s.result(ctx, driver.Command{Cmd: driver.CmdServerClose})
+}
+
+func (s *session) ExitContext(ctx context.Context) (driver.Result, error) {
+	return s.result(ctx, driver.Command{Cmd: driver.CmdExitContext})
+}
+
+func (s *session) State(ctx context.Context) (driver.State, error) {
+	m, err := s.call(ctx, driver.Command{Cmd: driver.CmdState})
+	if err != nil {
+		return driver.State{}, err
+	}
+	if m.State == nil {
+		return driver.State{}, errors.New("process: the reply to state carries no state")
+	}
+	return *m.State, nil
+}
+
+func (s *session) Signal(ctx context.Context, sig string) error {
+	_, err := s.call(ctx, driver.Command{Cmd: driver.CmdSignal, Signal: sig})
+	return err
+}
+
+// Stderr is what the adapter and its children wrote to standard error.
+func (s *session) Stderr() string { return s.p.stderr.String() }
+
+func (s *session) StartForeignChild(ctx context.Context) (driver.ForeignChild, error) {
+	m, err := s.call(ctx, driver.Command{Cmd: driver.CmdForeignStart})
+	if err != nil {
+		return nil, err
+	}
+	if m.Child == 0 {
+		return nil, errors.New("process: the reply to foreign_start names no child")
+	}
+	return &foreignChild{s: s, id: m.Child}, nil
+}
+
+type foreignChild struct {
+	s  *session
+	id int
+}
+
+func (f *foreignChild) Exit(ctx context.Context) error {
+	_, err := f.s.call(ctx, driver.Command{Cmd: driver.CmdForeignExit, Child: f.id})
+	return err
+}
+
+func (f *foreignChild) Reap(ctx context.Context) (int, bool, error) {
+	m, err := f.s.call(ctx, driver.Command{Cmd: driver.CmdForeignReap, Child: f.id})
+	if err != nil {
+		return 0, false, err
+	}
+	if m.Stolen {
+		return 0, true, nil
+	}
+	if m.Status == nil {
+		return 0, false, errors.New("process: the reply to foreign_reap has neither status nor stolen")
+	}
+	return *m.Status, false, nil
+}
+
+// Close ends the adapter and its process group, and removes the socket
+// paths.
+func (s *session) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	err := s.p.close()
+	os.RemoveAll(s.dir)
+	return err
+}

@@ -1,0 +1,176 @@
+// Package process runs an adapter program as a driver.Target: one child
+// process per session, spoken to in the JSON lines of
+// spec/driver/PROTOCOL.md. The adapter may be written in any language;
+// adapters/cpython/driver.py is one, "sockspec adapter" another.
+//
+// Every wait is bounded, and a session's whole process group (the adapter
+// and the request children it forked) is killed and reaped when the
+// session closes, when the adapter breaks the protocol, and when the
+// harness is interrupted (KillAll).
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sockspec/sockspec/spec/driver"
+)
+
+// Bounds of the waits that no spec bounds.
+const (
+	// HelloBound is how long an adapter may take to say hello.
+	HelloBound = 10 * time.Second
+	// ByeBound is how long an adapter may take to exit after bye before
+	// its process group is killed.
+	ByeBound = 2 * time.Second
+	// reapBound is how long the group may take to die after SIGKILL.
+	reapBound = 5 * time.Second
+	// MaxEvents bounds a session's trace by default: an adapter that
+	// floods events breaks the protocol instead of the harness's memory.
+	// A CPython loop spinning on a closed socket (SHD-09) writes some
+	// 100 000 events a second, so the bound leaves room for seconds of it.
+	MaxEvents = 2_000_000
+)
+
+// Target is an adapter program.
+type Target struct {
+	// Argv is the adapter's command line; Argv[0] is looked up in PATH.
+	Argv []string
+	// Env is added to the harness's environment.
+	Env []string
+	// Label names the target in reports (default: the hello's name).
+	Label string
+	// Validate checks every message against the protocol's schema and
+	// ends the session at the first that does not conform.
+	Validate bool
+	// HelloTimeout bounds the wait for the hello; 0 is HelloBound.
+	HelloTimeout time.Duration
+	// MaxEvents bounds a session's events; 0 is MaxEvents.
+	MaxEvents int
+
+	infoOnce sync.Once
+	info     driver.Info
+	infoErr  error
+}
+
+// Info describes the implementation, from the hello of a probe session.
+// A target whose adapter cannot start has no capabilities, and its Info
+// says why in Version; Start returns the error.
+func (t *Target) Info() driver.Info {
+	t.probe()
+	return t.info
+}
+
+// Err is the error of the probe: an adapter that does not start.
+func (t *Target) Err() error {
+	t.probe()
+	return t.infoErr
+}
+
+func (t *Target) probe() {
+	t.infoOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), t.helloBound())
+		defer cancel()
+		p, err := startAdapter(ctx, t)
+		if err != nil {
+			t.infoErr = err
+			t.info = driver.Info{Name: t.label(""), Version: "unavailable: " + err.Error()}
+			return
+		}
+		h := p.hello
+		p.close()
+		t.info = driver.Info{Name: t.label(h.Name), Version: h.Version, Language: h.Language, Capabilities: driver.Capabilities(h.Capabilities)}
+	})
+}
+
+func (t *Target) helloBound() time.Duration {
+	if t.HelloTimeout > 0 {
+		return t.HelloTimeout
+	}
+	return HelloBound
+}
+
+func (t *Target) label(name string) string {
+	if t.Label != "" {
+		return t.Label
+	}
+	if name != "" {
+		return name
+	}
+	return strings.Join(t.Argv, " ")
+}
+
+// Close has nothing to release: every session owns its process.
+func (t *Target) Close() error { return nil }
+
+// Start runs a new adapter and builds its server.
+func (t *Target) Start(ctx context.Context, cfg driver.ServerConfig) (driver.Session, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := t.Err(); err != nil {
+		return nil, err
+	}
+	info := t.Info()
+	for _, need := range []string{string(cfg.Family), string(cfg.Dispatch)} {
+		if need != string(driver.Sync) && !info.Capabilities.Has(need) {
+			return nil, &driver.UnsupportedError{What: need}
+		}
+	}
+	return startSession(ctx, t, cfg)
+}
+
+// live is every adapter process group not yet reaped, for KillAll.
+var (
+	liveMu sync.Mutex
+	live   = map[*adapter]struct{}{}
+)
+
+// KillAll kills every adapter process group this process started and has
+// not reaped yet: call it when the harness is interrupted.
+func KillAll() {
+	liveMu.Lock()
+	procs := make([]*adapter, 0, len(live))
+	for p := range live {
+		procs = append(procs, p)
+	}
+	liveMu.Unlock()
+	for _, p := range procs {
+		p.kill()
+	}
+}
+
+// Live is the number of adapter process groups not yet reaped (a test's
+// check that nothing is left running).
+func Live() int {
+	liveMu.Lock()
+	defer liveMu.Unlock()
+	return len(live)
+}
+
+// errAdapterGone is the error of a command whose adapter exited.
+var errAdapterGone = errors.New("the adapter exited")
+
+func stderrNote(stderr string) string {
+	stderr = strings.TrimSpace(stderr)
+	if stderr == "" {
+		return ""
+	}
+	const keep = 2000
+	if len(stderr) > keep {
+		stderr = "…" + stderr[len(stderr)-keep:]
+	}
+	return fmt.Sprintf("\nadapter stderr:\n%s", stderr)
+}
+
+// environ is the adapter's environment: the harness's, plus what the
+// target adds, plus what makes Python adapters deterministic.
+func environ(t *Target) []string {
+	env := append(os.Environ(), "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1")
+	return append(env, t.Env...)
+}

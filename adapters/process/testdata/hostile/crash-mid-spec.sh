@@ -1,0 +1,8 @@
+#!/bin/sh
+# Builds its server, then dies at the first command.
+echo '{"type":"hello","protocol":1,"name":"hostile","version":"0","language":"sh","capabilities":["tcp","udp","unix_stream","unix_dgram","trace"]}'
+read line
+echo '{"type":"reply","id":1,"result":{"value":"None"},"address":"127.0.0.1:9"}'
+read line
+echo "hostile: crashing mid-spec" >&2
+kill -9 $$

@@ -1,0 +1,3 @@
+#!/bin/sh
+echo '{"type":"hello","protocol":99,"name":"future"}'
+exec sleep 600

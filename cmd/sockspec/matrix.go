@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/sockspec/sockspec/spec"
+	"github.com/sockspec/sockspec/spec/rules"
+)
+
+// matrixCommand runs the suite against several targets and tabulates the
+// outcomes rule by rule.
+var matrixCommand = command{
+	name:    "matrix",
+	summary: "run the suite against several targets and write a rule × target table",
+	usage:   matrixUsage,
+	run:     runMatrix,
+}
+
+const matrixUsage = `Usage: sockspec matrix --targets T1,T2,... [flags]
+
+Runs the suite against each target in turn (each in a process of its own,
+as 'sockspec run' with the target's shipped expectations) and writes a
+table of outcomes, a row a rule and a column a target, as matrix.md and
+matrix.json. A cell is the rule's outcome; a * marks a deviation the
+target's expectations document (see adapters/cpython/expect), a ! one they
+do not foresee.
+
+Flags:
+  --targets LIST
+        comma-separated targets, as --target of 'sockspec run' takes them:
+        reference,cpython:2.7,cpython:3.11
+  --out DIR
+        where to write matrix.md, matrix.json and each target's reports
+        (default reports/matrix)
+  --label-filter EXPR
+        run only the specs whose labels match
+  --bound D
+        the longest one target may run (default 10m)
+`
+
+// matrixCell is one target's outcome for one rule.
+type matrixCell struct {
+	Outcome  spec.Outcome `json:"outcome"`
+	Expected bool         `json:"expected,omitempty"`
+	// Unforeseen: the target has expectations and they did not foresee this.
+	Unforeseen bool `json:"unforeseen,omitempty"`
+}
+
+type matrixColumn struct {
+	Target     string                `json:"target"`
+	Version    string                `json:"version"`
+	Duration   time.Duration         `json:"duration_ns"`
+	Status     int                   `json:"exit_status"`
+	Conformant bool                  `json:"conformant"`
+	Error      string                `json:"error,omitempty"`
+	Cells      map[string]matrixCell `json:"cells"`
+}
+
+func runMatrix(ctx context.Context, e env) int {
+	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	targets := fs.String("targets", "", "")
+	out := fs.String("out", filepath.Join("reports", "matrix"), "")
+	filter := fs.String("label-filter", "", "")
+	bound := fs.Duration("bound", 10*time.Minute, "")
+	if err := fs.Parse(e.Args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(e.Stdout, matrixUsage)
+			return 0
+		}
+		fmt.Fprintf(e.Stderr, "sockspec matrix: %v\nRun 'sockspec help matrix' for the flags.\n", err)
+		return 2
+	}
+	if *targets == "" || fs.NArg() > 0 {
+		fmt.Fprintf(e.Stderr, "sockspec matrix: give the targets with --targets T1,T2 (and no other argument)\n")
+		return 2
+	}
+	names := strings.Split(*targets, ",")
+	for _, n := range names {
+		if _, err := spec.ResolveTarget(n); err != nil {
+			fmt.Fprintf(e.Stderr, "sockspec matrix: --targets: %v\n", err)
+			return 2
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "sockspec matrix: %v\n", err)
+		return 2
+	}
+	var cols []matrixColumn
+	for _, name := range names {
+		dir := filepath.Join(*out, safeName(name))
+		args := []string{"run", "--target", name, "--report-dir", dir}
+		if *filter != "" {
+			args = append(args, "--label-filter", *filter)
+		}
+		fmt.Fprintf(e.Stdout, "sockspec matrix: %s …\n", name)
+		col := runColumn(ctx, exe, args, dir, *bound)
+		col.Target = name
+		fmt.Fprintf(e.Stdout, "sockspec matrix: %s: %d rules in %v%s\n", name, len(col.Cells), col.Duration.Round(time.Second), suffix(col.Error))
+		cols = append(cols, col)
+	}
+	if err := writeMatrix(*out, cols); err != nil {
+		fmt.Fprintf(e.Stderr, "sockspec matrix: %v\n", err)
+		return 2
+	}
+	fmt.Fprintf(e.Stdout, "sockspec matrix: wrote %s and %s\n", filepath.Join(*out, "matrix.md"), filepath.Join(*out, "matrix.json"))
+	for _, c := range cols {
+		if c.Error != "" {
+			return 2
+		}
+	}
+	return 0
+}
+
+func suffix(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ": " + s
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func safeName(target string) string { return unsafeChars.ReplaceAllString(target, "_") }
+
+// runColumn runs one target in a process of its own (Ginkgo runs one
+// suite a process) and reads its report.
+func runColumn(ctx context.Context, exe string, args []string, dir string, bound time.Duration) matrixColumn {
+	ctx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, exe, args...)
+	var stderr strings.Builder
+	cmd.Stdout = io.Discard
+	cmd.Stderr = &stderr
+	cmd.WaitDelay = 5 * time.Second
+	err := cmd.Run()
+	col := matrixColumn{Duration: time.Since(start), Status: cmd.ProcessState.ExitCode(), Cells: map[string]matrixCell{}}
+	if ctx.Err() != nil {
+		col.Error = fmt.Sprintf("stopped after %v", bound)
+		return col
+	}
+	b, rerr := os.ReadFile(filepath.Join(dir, "report.json"))
+	if rerr != nil {
+		col.Error = fmt.Sprintf("no report (%v): %s", err, firstLineOf(stderr.String()))
+		return col
+	}
+	var v spec.Verdict
+	if err := json.Unmarshal(b, &v); err != nil {
+		col.Error = err.Error()
+		return col
+	}
+	col.Version, col.Conformant = v.Version, v.Conformant
+	for _, r := range v.Rules {
+		col.Cells[r.Rule] = matrixCell{Outcome: r.Outcome, Expected: r.Expected != nil && r.AsExpected,
+			Unforeseen: v.Expectations != "" && !r.AsExpected}
+	}
+	return col
+}
+
+func firstLineOf(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+func writeMatrix(dir string, cols []matrixColumn) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(cols, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "matrix.json"), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "matrix.md"), []byte(matrixMarkdown(cols)), 0o644)
+}
+
+// matrixMarkdown renders the table: a row a rule, a column a target.
+func matrixMarkdown(cols []matrixColumn) string {
+	var b strings.Builder
+	b.WriteString("| rule | level |")
+	for _, c := range cols {
+		fmt.Fprintf(&b, " %s |", c.Target)
+	}
+	b.WriteString("\n|---|---|")
+	for range cols {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n| | version |")
+	for _, c := range cols {
+		fmt.Fprintf(&b, " %s |", c.Version)
+	}
+	b.WriteString("\n")
+	for _, r := range rules.All() {
+		fmt.Fprintf(&b, "| %s %s | %s |", r.ID, r.Title, r.Level)
+		for _, c := range cols {
+			cell, ok := c.Cells[r.ID]
+			switch {
+			case !ok:
+				b.WriteString(" – |")
+			case cell.Expected:
+				fmt.Fprintf(&b, " %s* |", cell.Outcome)
+			case cell.Unforeseen:
+				fmt.Fprintf(&b, " %s! |", cell.Outcome)
+			default:
+				fmt.Fprintf(&b, " %s |", cell.Outcome)
+			}
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n* a deviation the target's expectations document; ! one they do not foresee; – not run.\n")
+	return b.String()
+}
