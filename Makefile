@@ -2,7 +2,7 @@
 GO      ?= go
 PKGS    := ./...
 
-.PHONY: all test unit conformance mutants lint vet fmt-check imports bench serve clean
+.PHONY: all test unit conformance mutants cpython matrix lint vet fmt-check imports bench serve clean
 
 all: lint test
 
@@ -11,12 +11,22 @@ conformance:
 	$(GO) run ./cmd/sockspec run --target reference --report-dir reports/reference $(ARGS)
 
 ## test: every check a change must pass: lint, import rules, unit tests with the race detector
-## (the suite against the reference included), the conformance run and the mutants meta-suite.
-test: lint imports unit conformance mutants
+## (the suite against the reference included), the conformance run, the mutants meta-suite, and
+## CPython 2.7 and 3.11 judged by their expectations.
+test: lint imports unit conformance mutants cpython
 
 ## unit: go test with the race detector over every package (-short: the meta-suite runs in 'mutants').
 unit:
 	$(GO) test -race -short -count=1 $(PKGS)
+
+## cpython: the suite against CPython's own socketserver, judged by the shipped expectations
+## (CPYTHON="2.7 3.11" by default; any installed X.Y).
+cpython:
+	bash ci/cpython.sh
+
+## matrix: the rule × target table of every interpreter pyenv has, as reports/matrix/matrix.md.
+matrix:
+	$(GO) run ./cmd/sockspec matrix --targets reference,reference-process,cpython:all
 
 ## mutants: every mutant of spec/mutants against its rule's specs; fails when one survives.
 mutants:

@@ -3,7 +3,6 @@ package impl
 import (
 	"fmt"
 	"os"
-	"sync"
 	"syscall"
 )
 
@@ -39,8 +38,6 @@ type ExecSpawner struct {
 	Path string
 }
 
-var devNull = sync.OnceValues(func() (*os.File, error) { return os.Open(os.DevNull) })
-
 // Spawn starts the child.
 func (e ExecSpawner) Spawn(spec ChildSpec) (Child, error) {
 	path := e.Path
@@ -51,10 +48,13 @@ func (e ExecSpawner) Spawn(spec ChildSpec) (Child, error) {
 		}
 		path = exe
 	}
-	stdin, err := devNull()
+	// Opened for each child and closed once it has its copy: a server
+	// holds no descriptor beyond those of its sockets and requests.
+	stdin, err := os.Open(os.DevNull)
 	if err != nil {
 		return nil, err
 	}
+	defer stdin.Close()
 	stderr := spec.Stderr
 	if stderr == nil {
 		stderr = os.Stderr

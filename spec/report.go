@@ -41,6 +41,9 @@ type SpecResult struct {
 	Duration time.Duration `json:"duration_ns"`
 	Message  string        `json:"message,omitempty"`
 	Location string        `json:"location,omitempty"`
+	// Hygiene is what the hygiene oracle found the server process left
+	// behind (process targets only).
+	Hygiene string `json:"hygiene,omitempty"`
 }
 
 // RuleResult is one rule's outcome and the specs it comes from.
@@ -74,6 +77,9 @@ type Verdict struct {
 	// Unexpected counts the rules whose outcome the expectations did not
 	// foresee.
 	Unexpected int `json:"unexpected,omitempty"`
+	// HygieneFindings counts the specs after which the server process held
+	// more than it should (zombies, descriptors, threads, a busy CPU).
+	HygieneFindings int `json:"hygiene_findings,omitempty"`
 }
 
 var (
@@ -184,6 +190,12 @@ func Judge(r Report) *Verdict {
 			byRule[id] = rr
 		}
 		sr := SpecResult{Name: s.FullText(), Outcome: out, Duration: s.RunTime}
+		for _, e := range s.ReportEntries {
+			if e.Name == hygieneEntry {
+				sr.Hygiene = e.StringRepresentation()
+				v.HygieneFindings++
+			}
+		}
 		if out != OutcomePass {
 			sr.Message = s.Failure.Message
 			sr.Location = s.Failure.Location.String()
@@ -254,6 +266,23 @@ func WriteSummary(w io.Writer, v *Verdict) {
 	tw.Flush()
 	for _, f := range v.HarnessFailures {
 		fmt.Fprintf(w, "harness failure: %s\n", firstLine(f))
+	}
+	if v.HygieneFindings > 0 {
+		fmt.Fprintf(w, "hygiene: after %d specs the server process held more than it should:\n", v.HygieneFindings)
+		shown := 0
+		for _, r := range v.Rules {
+			for _, s := range r.Specs {
+				if s.Hygiene == "" {
+					continue
+				}
+				if shown++; shown <= 10 {
+					fmt.Fprintf(w, "  %s: %s\n", r.Rule, s.Hygiene)
+				}
+			}
+		}
+		if shown > 10 {
+			fmt.Fprintf(w, "  … and %d more in report.json\n", shown-10)
+		}
 	}
 	var parts []string
 	for _, o := range []Outcome{OutcomePass, OutcomeFail, OutcomeNonStrict, OutcomeNA, OutcomeHang, OutcomeError} {

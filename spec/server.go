@@ -62,7 +62,22 @@ func StartServer(ctx context.Context, cfg driver.ServerConfig) *Server {
 	case err != nil:
 		HarnessError("starting a server with %+v: %v", cfg, err)
 	}
+	// The hygiene oracle looks at a server process from outside; the
+	// baseline is the freshly built server.
+	var baseline *driver.Hygiene
+	inspector, inspectable := sess.(driver.Inspector)
+	deferredBind := cfg.BindAndActivate != nil && !*cfg.BindAndActivate // no baseline before the bind
+	if inspectable && !deferredBind {
+		if h, err := inspector.Inspect(ctx); err == nil {
+			baseline = &h
+		}
+	}
 	DeferCleanup(func() {
+		if baseline != nil {
+			if findings := inspectHygiene(inspector, *baseline, info.Language != "go"); findings != "" {
+				AddReportEntry(hygieneEntry, findings)
+			}
+		}
 		if err := sess.Close(); err != nil {
 			HarnessError("closing the session: %v", err)
 		}

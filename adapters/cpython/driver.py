@@ -70,23 +70,16 @@ MAIN_PID = os.getpid()
 # --------------------------------------------------------------------------
 # Output: one os.write per message, under a lock; standard error unbuffered.
 
-class _FdWriter(object):
-    """A text stream on a file descriptor, without a buffer: what a forked
-    child writes is out before it calls os._exit, and nothing the parent
-    buffered is written twice by a child."""
+_tl = threading.local()
 
-    def __init__(self, fd):
-        self.fd = fd
-        self.softspace = 0  # Python 2's print statement uses it
-        self.encoding = "utf-8"
-        self.errors = "replace"
-        self.closed = False
 
-    def write(self, s):
-        if not isinstance(s, bytes):
-            s = _text_type(s).encode("utf-8", "replace")
-        _write_all(self.fd, s)
-        return len(s)
+class _TextSink(object):
+    """What print and traceback need of a text stream, without a buffer."""
+
+    softspace = 0  # Python 2's print statement uses it
+    encoding = "utf-8"
+    errors = "replace"
+    closed = False
 
     def writelines(self, lines):
         for line in lines:
@@ -97,6 +90,25 @@ class _FdWriter(object):
 
     def isatty(self):
         return False
+
+
+class _FdWriter(_TextSink):
+    """A text stream on a file descriptor, without a buffer: what a forked
+    child writes is out before it calls os._exit, and nothing the parent
+    buffered is written twice by a child."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def write(self, s):
+        if not isinstance(s, bytes):
+            s = _text_type(s).encode("utf-8", "replace")
+        held = getattr(_tl, "held_stderr", None)
+        if held is not None and self.fd == 2:
+            held.append(s)  # a handle_error report, written whole when it ends
+        else:
+            _write_all(self.fd, s)
+        return len(s)
 
     def fileno(self):
         return self.fd
@@ -113,10 +125,19 @@ def _write_all(fd, data):
         data = data[n:]
 
 
-# Nothing but protocol messages may reach fd 1: Python 2's default
-# handle_error prints to sys.stdout, so sys.stdout goes to standard error.
+class _StdoutMessages(_TextSink):
+    """sys.stdout as protocol messages: fd 1 carries nothing else, and what
+    the server prints (Python 2's handle_error prints its report) reaches
+    the harness as an output message, told apart from standard error."""
+
+    def write(self, s):
+        if s:
+            send({"type": "output", "stream": "stdout", "text": text(s)})
+        return len(s)
+
+
 sys.stderr = _FdWriter(2)
-sys.stdout = sys.stderr
+sys.stdout = _StdoutMessages()
 
 
 def log(*parts):
@@ -149,7 +170,8 @@ _out = {"lock": threading.Lock(), "seq": 0}
 
 _KEY_ORDER = dict((k, i) for i, k in enumerate((
     "type", "id", "protocol", "name", "version", "language", "capabilities", "hook", "phase", "seq", "pid", "thread",
-    "request", "client", "result", "exception", "error", "state", "address", "child", "status", "stolen")))
+    "request", "client", "result", "exception", "error", "state", "address", "child", "status", "stolen",
+    "stream", "text")))
 
 
 def _ordered(d):
@@ -245,8 +267,6 @@ def exc_json(e):
 
 # --------------------------------------------------------------------------
 # Events and requests.
-
-_tl = threading.local()
 
 _reqs = {"lock": threading.Lock(), "next": 0, "map": {}, "order": [], "child": {}}
 
@@ -718,7 +738,14 @@ def make_server_class(base, cfg):
         call_exc = exc_json(handling) if handling is not None else None
 
         def body():
-            base.handle_error(self, request, client_address)
+            # The report goes to standard error in one write, so that it is
+            # read whole and never mixed with another thread's or child's.
+            _tl.held_stderr = []
+            try:
+                base.handle_error(self, request, client_address)
+            finally:
+                held, _tl.held_stderr = _tl.held_stderr, None
+                _write_all(2, b"".join(held))
             if error_raises:
                 raise ValueError("handle_error raised, as the configuration asked")
         return traced("handle_error", rid, client, body, call_exception=call_exc)
@@ -731,7 +758,7 @@ def make_server_class(base, cfg):
             return r
         return traced("handle_timeout", None, None, body)
 
-    attrs.update(serve_forever=serve_forever, server_close=server_close, get_request=get_request,
+    attrs.update(serve_forever=serve_forever, shutdown=shutdown, server_close=server_close, get_request=get_request,
                  verify_request=verify_request, process_request=process_request, finish_request=finish_request,
                  shutdown_request=shutdown_request, close_request=close_request, handle_error=handle_error,
                  handle_timeout=handle_timeout)

@@ -32,6 +32,7 @@ type adapter struct {
 	pending map[int64]chan driver.Message
 	broken  error // set once: a protocol error or the adapter's exit
 	stderr  tailBuffer
+	stdout  tailBuffer    // the server's own standard output, from output messages
 	exited  chan struct{} // closed when the process is reaped
 	exitErr error
 	readers sync.WaitGroup
@@ -182,6 +183,8 @@ func (p *adapter) readStdout(r *os.File, strict bool, maxEvents int, hello chan<
 			if p.onEvent != nil {
 				p.onEvent(e)
 			}
+		case m.Type == driver.TypeOutput:
+			_, _ = p.stdout.Write([]byte(m.Text))
 		case m.Type == driver.TypeReply:
 			p.mu.Lock()
 			ch, ok := p.pending[m.ID]

@@ -166,6 +166,9 @@ func (s *session) Signal(ctx context.Context, sig string) error {
 // Stderr is what the adapter and its children wrote to standard error.
 func (s *session) Stderr() string { return s.p.stderr.String() }
 
+// Stdout is what the server printed to its standard output.
+func (s *session) Stdout() string { return s.p.stdout.String() }
+
 func (s *session) StartForeignChild(ctx context.Context) (driver.ForeignChild, error) {
 	m, err := s.call(ctx, driver.Command{Cmd: driver.CmdForeignStart})
 	if err != nil {

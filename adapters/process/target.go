@@ -55,6 +55,7 @@ type Target struct {
 
 	infoOnce sync.Once
 	info     driver.Info
+	hello    driver.Message
 	infoErr  error
 }
 
@@ -64,6 +65,13 @@ type Target struct {
 func (t *Target) Info() driver.Info {
 	t.probe()
 	return t.info
+}
+
+// Implementation is the name and version the adapter's hello gives
+// ("cpython", "3.11.7"), whatever Label the reports show.
+func (t *Target) Implementation() (name, version string) {
+	t.probe()
+	return t.hello.Name, t.hello.Version
 }
 
 // Err is the error of the probe: an adapter that does not start.
@@ -83,6 +91,7 @@ func (t *Target) probe() {
 			return
 		}
 		h := p.hello
+		t.hello = h
 		p.close()
 		t.info = driver.Info{Name: t.label(h.Name), Version: h.Version, Language: h.Language, Capabilities: driver.Capabilities(h.Capabilities)}
 	})

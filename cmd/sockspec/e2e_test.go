@@ -373,3 +373,70 @@ func TestProcessParity(t *testing.T) {
 		t.Errorf("the ORD-03 mutant as a process: %q, want FAIL", mut["ORD-03"])
 	}
 }
+
+// TestHostileAdapterRun runs specs against adapters that crash or stop
+// answering: each spec ends as ERROR or HANG, the run goes on to its
+// summary, and no process of the adapters is left.
+func TestHostileAdapterRun(t *testing.T) {
+	t.Parallel()
+	for script, want := range map[string]string{"crash-mid-spec": "ERROR", "never-answers": "HANG"} {
+		path, err := filepath.Abs(filepath.Join("..", "..", "adapters", "process", "testdata", "hostile", script+".sh"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		code, stdout, stderr := runSockspecBound(t, time.Minute, "run", "--target", "process:"+path, "--label-filter", "rule:ORD-01 || rule:ORD-03", "--report-dir", dir)
+		if code == 0 {
+			t.Errorf("%s: status 0", script)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+		if err != nil {
+			t.Fatalf("%s: no report (status %d): %v\n%s\n%s", script, code, err, stdout, stderr)
+		}
+		var v struct {
+			Rules []struct {
+				Rule    string `json:"rule"`
+				Outcome string `json:"outcome"`
+				Specs   []struct {
+					Outcome string `json:"outcome"`
+				} `json:"specs"`
+			} `json:"rules"`
+		}
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		if len(v.Rules) != 2 {
+			t.Errorf("%s: %d rules judged, want both: the run must go on", script, len(v.Rules))
+		}
+		// The hostile adapters name an address nobody listens on: a client
+		// that cannot connect is an ERROR too.
+		seen := false
+		for _, r := range v.Rules {
+			if r.Outcome != "ERROR" && r.Outcome != "HANG" {
+				t.Errorf("%s: %s is %s, want ERROR or HANG", script, r.Rule, r.Outcome)
+			}
+			for _, sp := range r.Specs {
+				seen = seen || sp.Outcome == want
+			}
+		}
+		if !seen {
+			t.Errorf("%s: no rule is %s", script, want)
+		}
+		if left := processesRunning(path); len(left) > 0 {
+			t.Errorf("%s: processes left running: %v", script, left)
+		}
+	}
+}
+
+// processesRunning lists the pids whose command line mentions what.
+func processesRunning(what string) []string {
+	var out []string
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, "cmdline"))
+		if err == nil && strings.Contains(string(b), what) {
+			out = append(out, filepath.Base(d))
+		}
+	}
+	return out
+}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sockspec/sockspec/adapters/cpython"
 	"github.com/sockspec/sockspec/spec"
 	"github.com/sockspec/sockspec/spec/rules"
 )
@@ -39,7 +40,8 @@ do not foresee.
 Flags:
   --targets LIST
         comma-separated targets, as --target of 'sockspec run' takes them:
-        reference,cpython:2.7,cpython:3.11
+        reference,cpython:2.7,cpython:3.11; cpython:all stands for every
+        version pyenv has installed
   --out DIR
         where to write matrix.md, matrix.json and each target's reports
         (default reports/matrix)
@@ -86,7 +88,16 @@ func runMatrix(ctx context.Context, e env) int {
 		fmt.Fprintf(e.Stderr, "sockspec matrix: give the targets with --targets T1,T2 (and no other argument)\n")
 		return 2
 	}
-	names := strings.Split(*targets, ",")
+	var names []string
+	for _, n := range strings.Split(*targets, ",") {
+		if n == "cpython:all" {
+			for _, v := range cpython.Versions() {
+				names = append(names, "cpython:"+v)
+			}
+			continue
+		}
+		names = append(names, n)
+	}
 	for _, n := range names {
 		if _, err := spec.ResolveTarget(n); err != nil {
 			fmt.Fprintf(e.Stderr, "sockspec matrix: --targets: %v\n", err)

@@ -145,11 +145,12 @@ func loadExpectations(flag string, target driver.Target) (*spec.Expectations, er
 	case "none", "":
 		return nil, nil
 	case "auto":
-		if _, ok := target.(*process.Target); !ok {
+		pt, ok := target.(*process.Target)
+		if !ok {
 			return nil, nil
 		}
-		info := target.Info()
-		data, file, ok := cpython.Expectations(info.Name, info.Version)
+		name, version := pt.Implementation()
+		data, file, ok := cpython.Expectations(name, version)
 		if !ok {
 			return nil, nil
 		}

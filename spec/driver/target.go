@@ -197,3 +197,28 @@ type ForeignChild interface {
 
 // ForeignChildStatus is the exit status of a foreign child told to exit.
 const ForeignChildStatus = 7
+
+// Inspector is a Session whose server runs in a process the harness can
+// look at from outside (/proc): the hygiene oracle compares what the
+// process holds after a spec with what it held after it started.
+type Inspector interface {
+	Inspect(ctx context.Context) (Hygiene, error)
+}
+
+// Hygiene is what a server process holds at one moment.
+type Hygiene struct {
+	PID int `json:"pid"`
+	// Zombies are children of the server that exited and were not reaped.
+	Zombies int `json:"zombies"`
+	// Children are live children of the server (request children).
+	Children int `json:"children"`
+	FDs      int `json:"fds"`
+	// FDNames are what the descriptors refer to, as /proc/PID/fd's links
+	// read: "socket:[1234]", "pipe:[99]", "/dev/null".
+	FDNames []string `json:"fd_names,omitempty"`
+	Threads int      `json:"threads"`
+	// CPU is the user and system time the process has used so far.
+	CPU time.Duration `json:"cpu_ns"`
+	// Age is how long the process has run.
+	Age time.Duration `json:"age_ns"`
+}

@@ -90,15 +90,21 @@ type Message struct {
 	Status  *int    `json:"status,omitempty"`
 	Stolen  bool    `json:"stolen,omitempty"`
 
+	// output: what the server wrote to a stream the protocol cannot leave
+	// to it (its standard output is the protocol's channel).
+	Stream string `json:"stream,omitempty"`
+	Text   string `json:"text,omitempty"`
+
 	// event
 	Event *Event `json:"-"`
 }
 
 // Message types.
 const (
-	TypeHello = "hello"
-	TypeReply = "reply"
-	TypeEvent = "event"
+	TypeHello  = "hello"
+	TypeReply  = "reply"
+	TypeEvent  = "event"
+	TypeOutput = "output"
 )
 
 // wireEvent is an event line: the Event's fields beside "type".
@@ -206,7 +212,7 @@ func decodeMessage(raw []byte, line int, strict bool) (Message, error) {
 			return Message{}, perr(fieldOf(err), "%v", err)
 		}
 		m = Message{Type: TypeEvent, Event: &we.Event}
-	case TypeHello, TypeReply:
+	case TypeHello, TypeReply, TypeOutput:
 		type plain Message
 		var p plain
 		if err := unmarshal(raw, &p, strict); err != nil {
@@ -214,9 +220,9 @@ func decodeMessage(raw []byte, line int, strict bool) (Message, error) {
 		}
 		m = Message(p)
 	case "":
-		return Message{}, perr("type", "missing: want hello, reply or event")
+		return Message{}, perr("type", "missing: want hello, reply, event or output")
 	default:
-		return Message{}, perr("type", "%q: want hello, reply or event", head.Type)
+		return Message{}, perr("type", "%q: want hello, reply, event or output", head.Type)
 	}
 	if err := m.check(strict); err != nil {
 		var pe *ProtocolError
@@ -286,6 +292,10 @@ func (m Message) check(strict bool) error {
 			if err := checkException("result.exception", m.Result.Exception, strict); err != nil {
 				return err
 			}
+		}
+	case TypeOutput:
+		if m.Stream != "stdout" {
+			return bad("stream", "%q: want stdout", m.Stream)
 		}
 	case TypeEvent:
 		e := m.Event
