@@ -160,7 +160,12 @@ var _ = Describe("FORK", func() {
 			// The server is at its limit: the next request waits for a
 			// child to exit, and the first child to exit is the foreign one.
 			b := srv.Dial().Send(driver.Echo("b"))
+			secondServes := func(es []driver.Event) bool { return driver.Count(es, driver.HookFinishRequest, driver.Call) >= 2 }
+			Expect(srv.notWithin(300*time.Millisecond, secondServes)).To(BeTrue(), "a second child served while max_children=1 was reached")
 			Expect(foreign.Exit(fctx)).To(Succeed())
+			// Time for a server that waits for any child to take the foreign
+			// one; its exit must not free a slot either.
+			Expect(srv.notWithin(300*time.Millisecond, secondServes)).To(BeTrue(), "the exit of a child the server did not fork let a second request be served")
 			a.release()
 			Expect(b.ReadReply().Data).To(Equal("b\n"))
 			rctx, cancel2 := srv.bounded(ReplyBound)

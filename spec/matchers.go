@@ -10,11 +10,24 @@ import (
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
+// Events a formatted trace keeps from its start and its end.
+const (
+	traceHead = 120
+	traceTail = 30
+)
+
 // FormatTrace renders events one a line, for failure messages: the actual
 // trace is what a reader of a failing verdict needs first.
 func FormatTrace(es []driver.Event) string {
 	var b strings.Builder
-	for _, e := range es {
+	for i, e := range es {
+		// A spinning loop traces without end: keep the head and the tail.
+		if len(es) > traceHead+traceTail && i == traceHead {
+			fmt.Fprintf(&b, "  … %d events left out\n", len(es)-traceHead-traceTail)
+		}
+		if len(es) > traceHead+traceTail && i >= traceHead && i < len(es)-traceTail {
+			continue
+		}
 		fmt.Fprintf(&b, "  %4d pid=%d %s\n", e.Seq, e.PID, e)
 	}
 	if b.Len() == 0 {

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -439,4 +441,40 @@ func processesRunning(what string) []string {
 		}
 	}
 	return out
+}
+
+// TestInterruptKillsAdapters interrupts a run (Ctrl-C) while an adapter
+// and the children it started are alive: none of them may outlive the run.
+func TestInterruptKillsAdapters(t *testing.T) {
+	t.Parallel()
+	path, err := filepath.Abs(filepath.Join("..", "..", "adapters", "process", "testdata", "hostile", "leaves-children.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary(t), "run", "--target", "process:"+path, "--label-filter", "rule:ORD-03")
+	cmd.WaitDelay = time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(processesRunning(path)) == 0 {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatal("the adapter never started")
+		}
+		time.Sleep(10 * time.Millisecond) // polling /proc: nothing to wait on
+	}
+	cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err == nil {
+		t.Error("an interrupted run exited 0")
+	}
+	for len(processesRunning(path)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if left := processesRunning(path); len(left) > 0 {
+		t.Fatalf("adapter processes outlived the interrupted run: %v", left)
+	}
 }

@@ -31,43 +31,100 @@ func (s anyChildSpawner) Spawn(spec impl.ChildSpec) (impl.Child, error) {
 	if err != nil {
 		return nil, err
 	}
+	anyReaper.add()
 	return anyChild{pid: ch.PID()}, nil
 }
 
-// anyChild's Wait reaps any exited child of the process and files its
-// status, until its own turns up.
+// anyChild's Wait takes its status from what the reaper filed.
 type anyChild struct{ pid int }
-
-var (
-	reapedMu sync.Mutex
-	reaped   = map[int]int{} // pid → exit status, of children reaped by wait4(-1)
-)
 
 func (c anyChild) PID() int { return c.pid }
 
 func (c anyChild) Wait() (int, error) {
+	defer anyReaper.done()
 	for {
-		reapedMu.Lock()
-		st, ok := reaped[c.pid]
-		delete(reaped, c.pid)
-		reapedMu.Unlock()
-		if ok {
+		if st, ok := anyReaper.take(c.pid); ok {
 			return st, nil
 		}
+		if anyReaper.lost() {
+			return 0, syscall.ECHILD
+		}
+		time.Sleep(5 * time.Millisecond) // the reaper files statuses as it polls
+	}
+}
+
+// anyReaper reaps whatever child of the process exits, as long as a
+// request child is awaited: CPython's waitpid(-1) at max_children, made
+// steady so that the spec's outcome does not hang on which zombie the
+// kernel hands out first.
+var anyReaper = &reaper{statuses: map[int]int{}}
+
+type reaper struct {
+	mu       sync.Mutex
+	awaited  int
+	running  bool
+	statuses map[int]int // pid → exit status of children reaped
+	echild   bool
+}
+
+func (r *reaper) add() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.awaited++
+	r.echild = false
+	if !r.running {
+		r.running = true
+		go r.loop()
+	}
+}
+
+func (r *reaper) done() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.awaited--
+}
+
+func (r *reaper) take(pid int) (int, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st, ok := r.statuses[pid]
+	delete(r.statuses, pid)
+	return st, ok
+}
+
+func (r *reaper) lost() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.echild
+}
+
+// loop polls wait4(-1) until no request child is awaited.
+func (r *reaper) loop() {
+	for {
+		r.mu.Lock()
+		if r.awaited == 0 {
+			r.running = false
+			r.mu.Unlock()
+			return
+		}
+		r.mu.Unlock()
 		var ws syscall.WaitStatus
 		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
 		switch {
 		case errors.Is(err, syscall.EINTR):
-		case err != nil:
-			return 0, err
+		case errors.Is(err, syscall.ECHILD):
+			r.mu.Lock()
+			r.echild = true
+			r.mu.Unlock()
+			time.Sleep(5 * time.Millisecond)
 		case pid > 0:
 			st := ws.ExitStatus()
 			if ws.Signaled() {
 				st = 128 + int(ws.Signal())
 			}
-			reapedMu.Lock()
-			reaped[pid] = st
-			reapedMu.Unlock()
+			r.mu.Lock()
+			r.statuses[pid] = st
+			r.mu.Unlock()
 		default:
 			time.Sleep(5 * time.Millisecond) // nothing exited yet
 		}
