@@ -1,8 +1,14 @@
 package mutants
 
 import (
+	"errors"
+	"io"
 	"net"
+	"syscall"
 	"time"
+
+	"github.com/sockspec/sockspec/adapters/inproc"
+	"github.com/sockspec/sockspec/impl"
 )
 
 // deadlineless is a connection whose deadlines do nothing.
@@ -24,4 +30,25 @@ func (t truncating) Write(p []byte) (int, error) {
 		p = p[:t.limit]
 	}
 	return t.Conn.Write(p)
+}
+
+// Mutants of the hostile-client rules.
+func init() {
+	register(Mutant{Name: "net13-serve-inline", Rule: "NET-13",
+		Break: "threading and forking servers serve each request in the loop, so one silent client holds everyone",
+		Mutation: inproc.Mutation{Config: func(c *impl.Config) {
+			c.Dispatch = impl.Sync
+		}}})
+	register(Mutant{Name: "net14-reset-is-fatal", Rule: "NET-14",
+		Break: "an error of the connection in the handler is taken for a fatal one and ends serve_forever",
+		Mutation: inproc.Mutation{Config: func(c *impl.Config) {
+			c.Overrides.FinishRequest = func(s *impl.Server, r *impl.Request) error {
+				err := s.Base().FinishRequest(r)
+				var op *net.OpError
+				if errors.As(err, &op) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF) {
+					return impl.Fatal(err)
+				}
+				return err
+			}
+		}}})
 }

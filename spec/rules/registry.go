@@ -264,6 +264,14 @@ var registry = []Rule{
 	{ID: "NET-12", Level: Must, Title: "bind_and_activate false",
 		Text:    "With bind_and_activate false, the server MUST NOT bind or listen until server_bind and server_activate run, and server_address MUST keep the value given.",
 		Sources: []string{"SEMANTICS NET-12"}},
+	{ID: "NET-13", Level: Must, Title: "a silent client blocks no one",
+		Text:     "A threading or forking stream server MUST go on serving other clients while one client has connected and sends nothing.",
+		Families: streams,
+		Sources:  []string{"SEMANTICS THR-01", "SEMANTICS FRK-01", "DESIGN §6 hostile clients: connect-and-never-send"}},
+	{ID: "NET-14", Level: Must, Title: "a reset client stops nothing",
+		Text:     "A client that resets its connection in the middle of a request MUST NOT end serve_forever, and the next client MUST be served.",
+		Families: streams,
+		Sources:  []string{"SEMANTICS ORD-05", "DESIGN §6 hostile clients: RST in mid-request"}},
 
 	// HND — stream handler details.
 	{ID: "HND-01", Level: Must, Title: "wfile writes everything",
