@@ -32,6 +32,19 @@ func (c *Client) release() {
 	c.Write([]byte("go\n"))
 }
 
+// expectSpawnFailureHandled serves a request whose child or thread cannot
+// start: the failure goes to handle_error, then shutdown_request, and the
+// client gets EOF and no data.
+func expectSpawnFailureHandled(srv *Server) {
+	GinkgoHelper()
+	c, r := srv.ServeOne(driver.Echo("lost"))
+	Expect(r).To(HaveReturned())
+	reply := c.ReadReply()
+	Expect(reply.EOF).To(BeTrue(), "the client must get EOF: %v", reply.Err)
+	Expect(reply.Data).To(BeEmpty())
+	Expect(srv.Events()).To(HaveTracedInOrder(driver.HookProcessRequest, driver.HookHandleError, driver.HookShutdownRequest))
+}
+
 // expectCloseWaitsFor calls server_close while the request held by c runs
 // and expects it to return only once c is released.
 func expectCloseWaitsFor(srv *Server, held *Client, what string) {
@@ -182,12 +195,7 @@ var _ = Describe("FORK", func() {
 			cfg := forking(driver.TCP)
 			cfg.Faults = []driver.Fault{{Op: "fork", Errno: "EAGAIN", Nth: 1}}
 			srv := StartServer(ctx, cfg)
-			c, r := srv.ServeOne(driver.Echo("lost"))
-			Expect(r).To(HaveReturned())
-			reply := c.ReadReply()
-			Expect(reply.EOF).To(BeTrue(), "the client must get EOF: %v", reply.Err)
-			Expect(reply.Data).To(BeEmpty())
-			Expect(srv.Events()).To(HaveTracedInOrder(driver.HookProcessRequest, driver.HookHandleError, driver.HookShutdownRequest))
+			expectSpawnFailureHandled(srv)
 			c2, _ := srv.ServeOne(driver.Echo("served"))
 			Expect(c2.ReadReply().Data).To(Equal("served\n"))
 		})

@@ -74,11 +74,7 @@ var _ = Describe("THREAD", func() {
 			cfg := threading(driver.TCP)
 			cfg.Faults = []driver.Fault{{Op: "thread_start", Errno: "EAGAIN", Nth: 1}}
 			srv := StartServer(ctx, cfg)
-			c, r := srv.ServeOne(driver.Echo("lost"))
-			Expect(r).To(HaveReturned())
-			reply := c.ReadReply()
-			Expect(reply.EOF).To(BeTrue(), "the client must get EOF: %v", reply.Err)
-			Expect(srv.Events()).To(HaveTracedInOrder(driver.HookProcessRequest, driver.HookHandleError, driver.HookShutdownRequest))
+			expectSpawnFailureHandled(srv)
 			Expect(srv.ServerClose()).To(HaveReturned(), "server_close must not trip on the thread that never started")
 		})
 	})

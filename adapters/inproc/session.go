@@ -172,31 +172,14 @@ func (s *session) family() driver.Family { return s.cfg.Family }
 
 // Dial opens a client of the session's family on real sockets.
 func (s *session) Dial(ctx context.Context, unbound bool) (net.Conn, error) {
-	var d net.Dialer
-	switch s.cfg.Family {
-	case driver.TCP:
-		return d.DialContext(ctx, "tcp", s.Address())
-	case driver.UDP:
-		return d.DialContext(ctx, "udp", s.Address())
-	case driver.UnixStream:
-		return d.DialContext(ctx, "unix", s.Address())
+	dir := ""
+	if s.cfg.Family == driver.UnixDgram && !unbound {
+		var err error
+		if dir, err = s.clientDir(); err != nil {
+			return nil, err
+		}
 	}
-	raddr := &net.UnixAddr{Name: s.Address(), Net: "unixgram"}
-	if unbound {
-		return net.DialUnix("unixgram", nil, raddr)
-	}
-	dir, err := s.clientDir()
-	if err != nil {
-		return nil, err
-	}
-	f, err := os.CreateTemp(dir, "client*.sock")
-	if err != nil {
-		return nil, err
-	}
-	name := f.Name()
-	f.Close()
-	os.Remove(name)
-	return net.DialUnix("unixgram", &net.UnixAddr{Name: name, Net: "unixgram"}, raddr)
+	return driver.Dial(ctx, s.cfg.Family, s.Address(), dir, unbound)
 }
 
 func (s *session) clientDir() (string, error) {

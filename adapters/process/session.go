@@ -103,27 +103,7 @@ func (s *session) Address() string {
 func (s *session) Trace() *driver.Trace { return &s.trace }
 
 func (s *session) Dial(ctx context.Context, unbound bool) (net.Conn, error) {
-	var d net.Dialer
-	switch s.cfg.Family {
-	case driver.TCP:
-		return d.DialContext(ctx, "tcp", s.Address())
-	case driver.UDP:
-		return d.DialContext(ctx, "udp", s.Address())
-	case driver.UnixStream:
-		return d.DialContext(ctx, "unix", s.Address())
-	}
-	raddr := &net.UnixAddr{Name: s.Address(), Net: "unixgram"}
-	if unbound {
-		return net.DialUnix("unixgram", nil, raddr)
-	}
-	f, err := os.CreateTemp(s.dir, "client*.sock")
-	if err != nil {
-		return nil, err
-	}
-	name := f.Name()
-	f.Close()
-	os.Remove(name)
-	return net.DialUnix("unixgram", &net.UnixAddr{Name: name, Net: "unixgram"}, raddr)
+	return driver.Dial(ctx, s.cfg.Family, s.Address(), s.dir, unbound)
 }
 
 func (s *session) HandleRequest(ctx context.Context) (driver.Result, error) {

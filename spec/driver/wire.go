@@ -189,11 +189,6 @@ func (d *Decoder) readLine() ([]byte, error) {
 	}
 }
 
-// DecodeMessage decodes one line; line numbers the error.
-func DecodeMessage(raw []byte, line int, strict bool) (Message, error) {
-	return decodeMessage(raw, line, strict)
-}
-
 func decodeMessage(raw []byte, line int, strict bool) (Message, error) {
 	perr := func(field, format string, args ...any) error {
 		return &ProtocolError{Line: line, Field: field, Msg: fmt.Sprintf(format, args...)}

@@ -35,10 +35,8 @@ func (t truncating) Write(p []byte) (int, error) {
 // Mutants of the hostile-client rules.
 func init() {
 	register(Mutant{Name: "net13-serve-inline", Rule: "NET-13",
-		Break: "threading and forking servers serve each request in the loop, so one silent client holds everyone",
-		Mutation: inproc.Mutation{Config: func(c *impl.Config) {
-			c.Dispatch = impl.Sync
-		}}})
+		Break:    "threading and forking servers serve each request in the loop, so one silent client holds everyone",
+		Mutation: inproc.Mutation{Config: serveInline(impl.Threading, impl.Forking)}})
 	register(Mutant{Name: "net14-reset-is-fatal", Rule: "NET-14",
 		Break: "an error of the connection in the handler is taken for a fatal one and ends serve_forever",
 		Mutation: inproc.Mutation{Config: func(c *impl.Config) {

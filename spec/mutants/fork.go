@@ -1,6 +1,7 @@
 package mutants
 
 import (
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -12,12 +13,8 @@ import (
 // Mutants of the forking and threading mix-ins (FRK, THR).
 func init() {
 	register(Mutant{Name: "frk01-no-fork", Rule: "FRK-01",
-		Break: "a forking server serves requests in its own process",
-		Mutation: inproc.Mutation{Config: func(c *impl.Config) {
-			if c.Dispatch == impl.Forking {
-				c.Dispatch = impl.Sync
-			}
-		}}})
+		Break:    "a forking server serves requests in its own process",
+		Mutation: inproc.Mutation{Config: serveInline(impl.Forking)}})
 	register(Mutant{Name: "frk02-parent-shuts-down", Rule: "FRK-02",
 		Break: "the parent shuts the request down (SHUT_WR) under the child's feet",
 		Mutation: inproc.Mutation{Config: func(c *impl.Config) {
@@ -71,12 +68,8 @@ func init() {
 		}}})
 
 	register(Mutant{Name: "thr01-no-thread", Rule: "THR-01",
-		Break: "a threading server serves requests on the serving loop",
-		Mutation: inproc.Mutation{Config: func(c *impl.Config) {
-			if c.Dispatch == impl.Threading {
-				c.Dispatch = impl.Sync
-			}
-		}}})
+		Break:    "a threading server serves requests on the serving loop",
+		Mutation: inproc.Mutation{Config: serveInline(impl.Threading)}})
 	register(Mutant{Name: "thr02-shutdown-twice", Rule: "THR-02",
 		Break: "a request thread shuts its request down twice",
 		Mutation: inproc.Mutation{Config: func(c *impl.Config) {
@@ -145,4 +138,14 @@ func (c lateChild) Wait() (int, error) {
 	status, err := c.Child.Wait()
 	time.Sleep(8 * time.Second) // the zombie's lifetime, as the server sees it
 	return status, err
+}
+
+// serveInline makes servers of the given dispatch modes serve each request
+// in the serving loop, as a synchronous server does.
+func serveInline(modes ...impl.Dispatch) func(*impl.Config) {
+	return func(c *impl.Config) {
+		if slices.Contains(modes, c.Dispatch) {
+			c.Dispatch = impl.Sync
+		}
+	}
 }
