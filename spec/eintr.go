@@ -28,7 +28,9 @@ var _ = Describe("EINTR", func() {
 	Describe("serve_forever under signals", func() {
 		Rule("EIN-04", "signals whose handler returns are invisible to serve_forever", func(ctx SpecContext) {
 			srv := StartServer(ctx, driver.ServerConfig{Family: driver.TCP, Dispatch: driver.Sync})
-			srv.ServeForever(200 * time.Millisecond)
+			// A poll fifty signals long: a loop that restarts its wait at
+			// every signal never sees the end of one.
+			srv.ServeForever(time.Second)
 			// SIGALRM rather than SIGUSR1: with the target in the harness's
 			// own process, Ginkgo answers SIGUSR1 with a progress report.
 			bomber := srv.SignalEvery("SIGALRM", 20*time.Millisecond)
