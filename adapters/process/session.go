@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sockspec/sockspec/adapters/procfs"
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
@@ -214,4 +215,12 @@ func (s *session) Close() error {
 	err := s.p.close()
 	os.RemoveAll(s.dir)
 	return err
+}
+
+// Inspect reads the adapter process's state from /proc.
+func (s *session) Inspect(ctx context.Context) (driver.Hygiene, error) {
+	if err := ctx.Err(); err != nil {
+		return driver.Hygiene{}, err
+	}
+	return procfs.Inspect(s.p.pgid)
 }
