@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/onsi/ginkgo/v2/reporters"
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/sockspec/sockspec/spec/driver"
 	"github.com/sockspec/sockspec/spec/rules"
 )
 
@@ -44,6 +46,13 @@ type SpecResult struct {
 	// Hygiene is what the hygiene oracle found the server process left
 	// behind (process targets only).
 	Hygiene string `json:"hygiene,omitempty"`
+	// Faults is the spec's fault script: what it injected, and how.
+	Faults []driver.Fault `json:"faults,omitempty"`
+	// Timeline is what happened during the spec (kept for the specs that
+	// did not pass, and for all under sockspec reproduce).
+	Timeline []Moment `json:"timeline,omitempty"`
+	// Replay is the command that runs this spec again.
+	Replay string `json:"replay,omitempty"`
 }
 
 // RuleResult is one rule's outcome and the specs it comes from.
@@ -191,10 +200,18 @@ func Judge(r Report) *Verdict {
 		}
 		sr := SpecResult{Name: s.FullText(), Outcome: out, Duration: s.RunTime}
 		for _, e := range s.ReportEntries {
-			if e.Name == hygieneEntry {
+			switch e.Name {
+			case hygieneEntry:
 				sr.Hygiene = e.StringRepresentation()
 				v.HygieneFindings++
+			case faultsEntry:
+				_ = json.Unmarshal([]byte(e.StringRepresentation()), &sr.Faults)
+			case timelineEntry:
+				_ = json.Unmarshal([]byte(e.StringRepresentation()), &sr.Timeline)
 			}
+		}
+		if out != OutcomePass && out != OutcomeNA || len(sr.Faults) > 0 {
+			sr.Replay = replayCommand(s.FullText(), r.SuiteConfig.RandomSeed)
 		}
 		if out != OutcomePass {
 			sr.Message = s.Failure.Message
@@ -308,4 +325,31 @@ func firstLine(s string) string {
 		s = s[:97] + "..."
 	}
 	return s
+}
+
+// targetName is the target as the user named it (sockspec run --target),
+// for the replay commands of the report.
+var targetName = "reference"
+
+// SetTargetName records how the target was named on the command line.
+func SetTargetName(name string) {
+	if name != "" {
+		targetName = name
+	}
+}
+
+// replayCommand is the sockspec command that runs one spec again, with
+// the run's seed (which also seeds fault schedules).
+func replayCommand(fullText string, seed int64) string {
+	return fmt.Sprintf("sockspec run --target %s --focus %s --seed %d -v", shellQuote(targetName), shellQuote("^"+regexp.QuoteMeta(fullText)+"$"), seed)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@,+", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'"
 }

@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 
 	"github.com/sockspec/sockspec/spec/driver"
+	"github.com/sockspec/sockspec/spec/rules"
 )
 
 // Bounds of the waits a spec makes on a target. A target that does not
@@ -36,6 +37,9 @@ type Server struct {
 	Config driver.ServerConfig
 	// bound is a spec's own deadline for the server's answers.
 	ctx context.Context
+	// traced is false for a target that reports no hook calls (a black
+	// box): a spec that reads the trace is N/A there.
+	traced bool
 }
 
 // StartServer starts a server of the target under test; the session is
@@ -45,13 +49,17 @@ func StartServer(ctx context.Context, cfg driver.ServerConfig) *Server {
 	GinkgoHelper()
 	t := currentTarget()
 	info := t.Info()
-	for _, cap := range []string{string(cfg.Family), dispatchCap(cfg.Dispatch)} {
+	for _, cap := range append([]string{string(cfg.Family), dispatchCap(cfg.Dispatch)}, faultCaps(cfg)...) {
 		if cap != "" && !info.Capabilities.Has(cap) {
 			Skip(naPrefix + fmt.Sprintf("%s has no %s", info.Name, cap))
 		}
 	}
 	sctx, cancel := context.WithTimeout(ctx, ReplyBound)
 	defer cancel()
+	for _, f := range cfg.Faults {
+		recordFault(f)
+	}
+	offset := sinceSpecStart()
 	sess, err := t.Start(sctx, cfg)
 	var unsupported *driver.UnsupportedError
 	switch {
@@ -78,11 +86,13 @@ func StartServer(ctx context.Context, cfg driver.ServerConfig) *Server {
 				AddReportEntry(hygieneEntry, findings)
 			}
 		}
-		if err := sess.Close(); err != nil {
+		err := sess.Close()
+		noteTrace(sess.Trace().Events(), offset)
+		if err != nil {
 			HarnessError("closing the session: %v", err)
 		}
 	})
-	return &Server{Session: sess, Config: cfg, ctx: ctx}
+	return &Server{Session: sess, Config: cfg, ctx: ctx, traced: info.Capabilities.Has(rules.CapTrace)}
 }
 
 func dispatchCap(d driver.Dispatch) string {
@@ -163,18 +173,35 @@ func (s *Server) check(err error, hang string, args ...any) {
 	case err == nil:
 	case errors.Is(err, driver.ErrNoReply):
 		Hang(fmt.Sprintf(hang, args...))
+	case errors.As(err, new(*driver.UnsupportedError)):
+		// A black box cannot be told to run handle_request, shutdown…:
+		// the rule is about a call the target does not offer.
+		NA(err.Error())
 	default:
 		HarnessError("%v", err)
 	}
 }
 
-// Events is a copy of the trace so far.
-func (s *Server) Events() []driver.Event { return s.Trace().Events() }
+// Events is a copy of the trace so far. A rule that reads the trace of a
+// target that keeps none is N/A.
+func (s *Server) Events() []driver.Event {
+	GinkgoHelper()
+	s.needTrace()
+	return s.Trace().Events()
+}
+
+func (s *Server) needTrace() {
+	GinkgoHelper()
+	if !s.traced {
+		NA(fmt.Sprintf("the rule reads the hook trace, and %s reports no hook calls", currentTarget().Info().Name))
+	}
+}
 
 // WaitFor waits until cond holds for the trace; a target that never gets
 // there within bound has hung.
 func (s *Server) WaitFor(what string, bound time.Duration, cond func([]driver.Event) bool) {
 	GinkgoHelper()
+	s.needTrace()
 	ctx, cancel := s.bounded(bound)
 	defer cancel()
 	if err := s.Trace().Wait(ctx, cond); err != nil {
@@ -226,6 +253,7 @@ func (s *Server) dial(unbound bool) *Client {
 		HarnessError("dialing %s: %v", s.Address(), err)
 	}
 	DeferCleanup(func() { conn.Close() }) // a spec may have closed it already
+	note("client", "connected from "+conn.LocalAddr().String())
 	return &Client{conn: conn, dgram: s.Config.Family.IsDatagram(), server: s}
 }
 
@@ -246,6 +274,7 @@ func (c *Client) Write(b []byte) {
 	if _, err := c.conn.Write(b); err != nil {
 		HarnessError("client write: %v", err)
 	}
+	note("client", fmt.Sprintf("%s sent %q", c.conn.LocalAddr(), shorten(string(b))))
 }
 
 // Reply is what a client received.
@@ -256,6 +285,25 @@ type Reply struct {
 	EOF bool
 	// Err is the read's error other than EOF (a timeout: nothing came).
 	Err error
+}
+
+func (r Reply) String() string {
+	s := fmt.Sprintf("%q", shorten(r.Data))
+	switch {
+	case r.EOF:
+		s += " then EOF"
+	case r.Err != nil:
+		s += " then " + r.Err.Error()
+	}
+	return s
+}
+
+// shorten keeps a timeline line readable.
+func shorten(s string) string {
+	if len(s) > 60 {
+		return s[:57] + "..."
+	}
+	return s
 }
 
 // Lines splits the reply into lines, without their newlines.
@@ -270,6 +318,12 @@ func (r Reply) Lines() []string {
 // Read waits up to bound for the whole reply: to EOF for a stream, one
 // datagram otherwise.
 func (c *Client) Read(bound time.Duration) Reply {
+	r := c.read(bound)
+	note("client", fmt.Sprintf("%s got %s", c.conn.LocalAddr(), r))
+	return r
+}
+
+func (c *Client) read(bound time.Duration) Reply {
 	c.conn.SetReadDeadline(time.Now().Add(bound))
 	if c.dgram {
 		buf := make([]byte, 65536)

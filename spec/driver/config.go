@@ -111,30 +111,9 @@ func (c ServerConfig) Validate() error {
 		if err := f.Validate(); err != nil {
 			return fmt.Errorf("driver: ServerConfig.Faults[%d]: %w", i, err)
 		}
-	}
-	return nil
-}
-
-// Fault makes the target's own calls fail: the Nth and later occurrences
-// (up to Count of them; 0 is one) of Op fail with Errno.
-type Fault struct {
-	// Op is "accept" (get_request of a stream server), "recvfrom"
-	// (get_request of a datagram server), "fork" or "thread_start".
-	Op    string `json:"op"`
-	Errno string `json:"errno"` // EMFILE, ENFILE, ENOBUFS, EAGAIN…
-	Nth   int    `json:"nth"`
-	Count int    `json:"count,omitempty"`
-}
-
-// Validate checks the fault's fields.
-func (f Fault) Validate() error {
-	switch f.Op {
-	case "accept", "recvfrom", "fork", "thread_start":
-	default:
-		return fmt.Errorf("fault op %q: want accept, recvfrom, fork or thread_start", f.Op)
-	}
-	if f.Errno == "" || f.Nth < 1 || f.Count < 0 {
-		return fmt.Errorf("fault %+v: want an errno name, nth ≥ 1 and count ≥ 0", f)
+		if f.Via != ViaTarget {
+			return fmt.Errorf("driver: ServerConfig.Faults[%d] is injected from outside (via %s): give it to the session's Injector, not to the configuration", i, f.Via)
+		}
 	}
 	return nil
 }

@@ -1,0 +1,123 @@
+package spec
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+
+	"github.com/sockspec/sockspec/spec/driver"
+)
+
+// Moment is one line of a spec's timeline: what happened when, counted from
+// the spec's start. Kinds: "fault" (set, fired, lifted), "hook" (the
+// target's trace), "client" (what a client sent and got), "proc" (what
+// /proc showed of the server process), "signal".
+type Moment struct {
+	At   time.Duration `json:"at_ns"`
+	Kind string        `json:"kind"`
+	What string        `json:"what"`
+}
+
+func (m Moment) String() string {
+	return fmt.Sprintf("%9.3fs  %-6s %s", m.At.Seconds(), m.Kind, m.What)
+}
+
+// Report entries a spec leaves for the verdict.
+const (
+	timelineEntry = "timeline"
+	faultsEntry   = "faults"
+)
+
+// keepTimelines makes every spec keep its timeline in the report, not only
+// the specs that did not pass (sockspec reproduce sets it).
+var keepTimelines bool
+
+// KeepTimelines keeps the timeline of every spec in the report.
+func KeepTimelines(keep bool) { keepTimelines = keep }
+
+// specLog is the timeline and fault script of the spec that runs now
+// (specs of one process run one at a time).
+var specLog struct {
+	sync.Mutex
+	start   time.Time
+	moments []Moment
+	faults  []driver.Fault
+}
+
+// note adds a moment to the running spec's timeline.
+func note(kind, what string) {
+	specLog.Lock()
+	defer specLog.Unlock()
+	if specLog.start.IsZero() {
+		return
+	}
+	specLog.moments = append(specLog.moments, Moment{At: time.Since(specLog.start), Kind: kind, What: what})
+}
+
+// recordFault adds f to the running spec's fault script.
+func recordFault(f driver.Fault) {
+	specLog.Lock()
+	defer specLog.Unlock()
+	specLog.faults = append(specLog.faults, f)
+}
+
+// sinceSpecStart is how long the running spec has run.
+func sinceSpecStart() time.Duration {
+	specLog.Lock()
+	defer specLog.Unlock()
+	return time.Since(specLog.start)
+}
+
+// noteTrace adds a session's trace to the timeline; its times count from
+// the session's start, offset after the spec's.
+func noteTrace(es []driver.Event, offset time.Duration) {
+	specLog.Lock()
+	defer specLog.Unlock()
+	for _, e := range es {
+		kind := "hook"
+		if e.Hook == driver.HookFault {
+			kind = "fault"
+		}
+		what := e.String()
+		if e.PID != 0 {
+			what += fmt.Sprintf(" (pid %d)", e.PID)
+		}
+		specLog.moments = append(specLog.moments, Moment{At: offset + e.Time, Kind: kind, What: what})
+	}
+}
+
+var _ = BeforeEach(func() {
+	specLog.Lock()
+	specLog.start, specLog.moments, specLog.faults = time.Now(), nil, nil
+	specLog.Unlock()
+	DeferCleanup(func() {
+		specLog.Lock()
+		moments, faults := specLog.moments, specLog.faults
+		specLog.start, specLog.moments, specLog.faults = time.Time{}, nil, nil
+		specLog.Unlock()
+		if len(faults) > 0 {
+			b, _ := json.Marshal(faults)
+			AddReportEntry(faultsEntry, string(b), ReportEntryVisibilityNever)
+		}
+		if len(moments) > 0 && (keepTimelines || CurrentSpecReport().Failed()) {
+			sort.SliceStable(moments, func(i, j int) bool { return moments[i].At < moments[j].At })
+			b, _ := json.Marshal(moments)
+			AddReportEntry(timelineEntry, string(b), ReportEntryVisibilityNever)
+		}
+	})
+})
+
+// FormatTimeline prints a timeline one moment a line.
+func FormatTimeline(ms []Moment) string {
+	var b strings.Builder
+	for _, m := range ms {
+		b.WriteString(m.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
