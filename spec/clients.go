@@ -177,6 +177,7 @@ func closeWrite(c net.Conn) {
 		HarnessError("a %T cannot half-close", c)
 	}
 	Expect(cw.CloseWrite()).To(Succeed())
+	note("client", c.LocalAddr().String()+" shut down its sending side")
 }
 
 // AwaitDispatched waits until the server has handed n requests on

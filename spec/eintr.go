@@ -23,6 +23,16 @@ var _ = Describe("EINTR", func() {
 			Expect(waited(srv.Events())).To(BeNumerically("~", time.Second+slack/2, slack/2+10*time.Millisecond),
 				"a 1 s timeout under a signal every 0.1 s")
 		})
+
+		Rule("TMO-04", "the deadline holds when strace fails the wait with EINTR, each after 0.1 s", func(ctx SpecContext) {
+			srv := StartServer(ctx, driver.ServerConfig{Family: driver.TCP, Dispatch: driver.Sync, Timeout: driver.After(time.Second)})
+			srv.Inject(driver.Fault{Op: "wait", Errno: "EINTR", Nth: 1, Count: 10, Delay: 100 * time.Millisecond, Via: driver.ViaStrace})
+			r := srv.HandleRequest(ReplyBound)
+			Expect(r).To(HaveReturned())
+			Expect(len(srv.FaultFirings())).To(BeNumerically(">=", 5), "the injected interruptions must come during the wait")
+			Expect(waited(srv.Events())).To(BeNumerically("~", time.Second+slack/2, slack/2+10*time.Millisecond),
+				"a 1 s timeout whose wait fails with EINTR every 0.1 s")
+		})
 	})
 
 	Describe("serve_forever under signals", func() {
@@ -47,6 +57,26 @@ var _ = Describe("EINTR", func() {
 			Expect(rets).To(HaveLen(1))
 			Expect(rets[0].Exception).To(BeNil(), "serve_forever must not raise because of a signal")
 			Expect(srv.Events()).To(HaveNotTraced(driver.HookHandleError))
+		})
+
+		Rule("EIN-04", "EINTR injected into the serving loop's wait (strace) changes nothing", func(ctx SpecContext) {
+			const interruptions = 20
+			srv := StartServer(ctx, driver.ServerConfig{Family: driver.TCP, Dispatch: driver.Sync})
+			srv.ServeForever(poll)
+			held := srv.Inject(driver.Fault{Op: "wait", Errno: "EINTR", Nth: 1, Count: interruptions, Via: driver.ViaStrace})
+			for _, text := range []string{"a", "b", "c"} {
+				expectServed(srv, text)
+			}
+			srv.WaitForFirings(interruptions)
+			held.Lift()
+			expectServed(srv, "d")
+			if srv.traced {
+				Expect(srv.Shutdown()).To(HaveReturned())
+				rets := ReturnsOf(srv.Events(), driver.HookServeForever)
+				Expect(rets).To(HaveLen(1))
+				Expect(rets[0].Exception).To(BeNil(), "serve_forever must not raise because its wait was interrupted")
+				Expect(srv.Events()).To(HaveNotTraced(driver.HookHandleError))
+			}
 		})
 	})
 })

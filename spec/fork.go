@@ -138,6 +138,19 @@ var _ = Describe("FORK", func() {
 			Eventually(func() int { return srv.State().ActiveChildren }).WithTimeout(ReplyBound).Should(BeZero())
 		})
 
+		Rule("FRK-08", "seen from /proc: no child of a served request stays a zombie while serve_forever runs", func(ctx SpecContext) {
+			srv := StartServer(ctx, forking(driver.TCP))
+			srv.Inspect() // N/A for a server in the harness's own process
+			srv.ServeForever(100 * time.Millisecond)
+			for _, text := range []string{"a", "b", "c", "d", "e"} {
+				c := srv.Dial().Send(driver.Echo(text))
+				Expect(c.ReadReply().Data).To(Equal(text + "\n"))
+			}
+			Eventually(srv.Zombies).WithTimeout(StopBound).WithPolling(50*time.Millisecond).Should(BeZero(),
+				"children of served requests stay zombies while the server serves")
+			srv.Inspect()
+		})
+
 		Rule("FRK-09", "server_close waits for children with block_on_close, and not without it", func(ctx SpecContext) {
 			srv := StartServer(ctx, forking(driver.TCP))
 			expectCloseWaitsFor(srv, holdInChild(srv), "a child was still serving")
@@ -199,6 +212,31 @@ var _ = Describe("FORK", func() {
 			c2, _ := srv.ServeOne(driver.Echo("served"))
 			Expect(c2.ReadReply().Data).To(Equal("served\n"))
 		})
+
+		// The same failure from the kernel: the process table is full
+		// (a pids cgroup at its limit), or the fork system call fails
+		// (strace). The server runs serve_forever, as a black box does.
+		for _, f := range []driver.Fault{
+			{Op: "pids", Errno: "EAGAIN", Nth: 1, Via: driver.ViaCgroup},
+			{Op: "fork", Errno: "EAGAIN", Nth: 1, Via: driver.ViaStrace},
+		} {
+			Rule("FRK-10", "fork failing with "+f.Errno+" via "+f.Via+": the client gets EOF, and service goes on once it is lifted", func(ctx SpecContext) {
+				srv := StartServer(ctx, forking(driver.TCP))
+				srv.ServeForever(poll)
+				expectServed(srv, "before")
+				held := srv.Inject(f)
+				lost := srv.Dial().Send(driver.Echo("lost"))
+				r := lost.ReadReply()
+				Expect(r.Data).To(BeEmpty(), "a request whose fork failed was served")
+				Expect(r.EOF).To(BeTrue(), "the client of a failed fork must get EOF: %v", r.Err)
+				if srv.traced {
+					srv.WaitForCalls(driver.HookHandleError, 1)
+					Expect(srv.Events()).To(HaveTracedInOrder(driver.HookProcessRequest, driver.HookHandleError, driver.HookShutdownRequest))
+				}
+				held.Lift()
+				expectServed(srv, "after")
+			})
+		}
 	})
 
 	Describe("datagrams", func() {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
 
 	"github.com/sockspec/sockspec/spec/driver"
 )
@@ -73,3 +74,11 @@ func CallsOf(es []driver.Event, hook string) []driver.Event {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// expectServed sends an echo of text from a new client and expects its
+// reply: the server serves.
+func expectServed(srv *Server, text string) {
+	GinkgoHelper()
+	c := srv.Dial().Send(driver.Echo(text))
+	Expect(c.ReadReply().Data).To(Equal(text+"\n"), "the server must serve")
+}

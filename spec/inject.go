@@ -105,6 +105,19 @@ func (s *Server) WaitForFirings(n int) {
 // runs in the harness's process.
 func (s *Server) Inspect() driver.Hygiene {
 	GinkgoHelper()
+	h := s.inspectQuietly()
+	note("proc", fmt.Sprintf("pid %d: %d fds, %d children, %d zombies, %d threads, cpu %v", h.PID, h.FDs, h.Children, h.Zombies, h.Threads, h.CPU))
+	return h
+}
+
+// Zombies counts the server's unreaped children (for Eventually).
+func (s *Server) Zombies() int {
+	GinkgoHelper()
+	return s.inspectQuietly().Zombies
+}
+
+func (s *Server) inspectQuietly() driver.Hygiene {
+	GinkgoHelper()
 	in, ok := s.Session.(driver.Inspector)
 	if !ok {
 		NA(fmt.Sprintf("%s does not run in a process of its own: /proc cannot be read", TargetInfo().Name))
@@ -115,6 +128,5 @@ func (s *Server) Inspect() driver.Hygiene {
 	if err != nil {
 		HarnessError("reading /proc of the server: %v", err)
 	}
-	note("proc", fmt.Sprintf("pid %d: %d fds, %d children, %d zombies, %d threads, cpu %v", h.PID, h.FDs, h.Children, h.Zombies, h.Threads, h.CPU))
 	return h
 }

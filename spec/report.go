@@ -341,11 +341,11 @@ func SetTargetName(name string) {
 // replayCommand is the sockspec command that runs one spec again, with
 // the run's seed (which also seeds fault schedules).
 func replayCommand(fullText string, seed int64) string {
-	return fmt.Sprintf("sockspec run --target %s --focus %s --seed %d -v", shellQuote(targetName), shellQuote("^"+regexp.QuoteMeta(fullText)+"$"), seed)
+	return fmt.Sprintf("sockspec run --target %s --focus %s --seed %d -v", ShellQuote(targetName), ShellQuote("^"+regexp.QuoteMeta(fullText)+"$"), seed)
 }
 
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
+// ShellQuote quotes s for a POSIX shell when it needs it.
+func ShellQuote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@,+", r))
 	}) < 0 {

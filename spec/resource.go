@@ -1,12 +1,22 @@
 package spec
 
 import (
+	"fmt"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/sockspec/sockspec/spec/driver"
+)
+
+// exhaustWindow is how long a resource fault holds before the spec
+// measures and lifts it; spinShare is the share of a core above which a
+// server waiting on a full descriptor table counts as spinning (a loop that
+// polls again at once takes nearly a whole core).
+const (
+	exhaustWindow = time.Second
+	spinShare     = 0.5
 )
 
 var _ = Describe("RESOURCE", func() {
@@ -30,6 +40,45 @@ var _ = Describe("RESOURCE", func() {
 			spread := gets[failures].Time - gets[0].Time
 			Expect(spread).To(BeNumerically(">=", 100*time.Millisecond),
 				"%d failed accepts within %v: the loop spins on EMFILE", failures, spread)
+		})
+
+		Rule("RES-01", "ENFILE injected into accept (strace) backs off, and the pending request is served after", func(ctx SpecContext) {
+			const failures = 8
+			srv := StartServer(ctx, m.Config())
+			srv.ServeForever(poll)
+			expectServed(srv, "before")
+			held := srv.Inject(driver.Fault{Op: "accept", Errno: "ENFILE", Nth: 1, Count: failures, Via: driver.ViaStrace})
+			c := srv.Dial().Send(driver.Echo("after"))
+			srv.WaitForFirings(failures)
+			Expect(c.Read(3*ReplyBound).Data).To(Equal("after\n"), "the pending request must be served once accept works again")
+			held.Lift()
+			fired := srv.FaultFirings()
+			spread := fired[failures-1].Time - fired[0].Time
+			if srv.traced {
+				Expect(srv.Events()).To(HaveNotTraced(driver.HookHandleError))
+			}
+			Expect(spread).To(BeNumerically(">=", 100*time.Millisecond),
+				"%d failed accepts within %v: the loop spins on ENFILE", failures, spread)
+		})
+
+		Rule("RES-01", "with its descriptor table full (RLIMIT_NOFILE), the server idles instead of spinning, and serves the pending request once descriptors are free", func(ctx SpecContext) {
+			srv := StartServer(ctx, m.Config())
+			srv.ServeForever(poll)
+			expectServed(srv, "before")
+			held := srv.Inject(driver.Fault{Op: "nofile", Errno: "EMFILE", Nth: 1, Via: driver.ViaRlimit})
+			c := srv.Dial().Send(driver.Echo("after"))
+			before := srv.Inspect()
+			// The exhaustion window: nothing can be served in it, and the
+			// CPU the server burns in it is the measure of a spin.
+			early := c.Read(exhaustWindow)
+			after := srv.Inspect()
+			held.Lift()
+			Expect(early.Data).To(BeEmpty(), "a request was served while the server could open no descriptor: the fault did not hold")
+			Expect(c.Read(3*ReplyBound).Data).To(Equal("after\n"), "the pending request must be served once descriptors are free")
+			share := float64(after.CPU-before.CPU) / float64(after.Age-before.Age)
+			note("proc", fmt.Sprintf("CPU while exhausted: %.0f%% of a core over %v", 100*share, (after.Age-before.Age).Round(time.Millisecond)))
+			Expect(share).To(BeNumerically("<", spinShare),
+				"the server burnt %.0f%% of a core while its descriptor table was full: it spins on EMFILE", 100*share)
 		})
 	})
 })

@@ -77,6 +77,16 @@ var _ = Describe("THREAD", func() {
 			expectSpawnFailureHandled(srv)
 			Expect(srv.ServerClose()).To(HaveReturned(), "server_close must not trip on the thread that never started")
 		})
+
+		Rule("THR-05", "a thread start failing with EAGAIN from a full process table (pids cgroup): handle_error, service once lifted, server_close works", func(ctx SpecContext) {
+			srv := StartServer(ctx, threading(driver.TCP))
+			held := srv.Inject(driver.Fault{Op: "pids", Errno: "EAGAIN", Nth: 1, Via: driver.ViaCgroup})
+			expectSpawnFailureHandled(srv)
+			held.Lift()
+			c, _ := srv.ServeOne(driver.Echo("after"))
+			Expect(c.ReadReply().Data).To(Equal("after\n"))
+			Expect(srv.ServerClose()).To(HaveReturned(), "server_close must not trip on the thread that never started")
+		})
 	})
 
 	Describe("handle_error's thread", func() {

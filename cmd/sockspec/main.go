@@ -40,6 +40,7 @@ type env struct {
 // commands lists the subcommands in the order the usage shows them.
 var commands = []command{
 	runCommand,
+	reproduceCommand,
 	matrixCommand,
 	rulesCommand,
 	serveCommand,

@@ -91,45 +91,28 @@ func runRun(_ context.Context, e env) int {
 		fmt.Fprintf(e.Stderr, "sockspec run: unexpected argument %q: every option is a flag; run 'sockspec help run'\n", fs.Arg(0))
 		return 2
 	}
-	target, err := spec.ResolveTarget(*targetName)
-	if err != nil {
-		fmt.Fprintf(e.Stderr, "sockspec run: --target: %v\n", err)
-		return 2
-	}
-	if pt, ok := target.(*process.Target); ok {
-		pt.Validate = *validate
-		if err := pt.Err(); err != nil {
-			fmt.Fprintf(e.Stderr, "sockspec run: --target %s: %v\n", *targetName, err)
-			return 2
-		}
-	} else if *validate {
-		fmt.Fprintf(e.Stderr, "sockspec run: --validate-protocol checks what a process adapter writes; --target %s runs in this process\n", *targetName)
-		return 2
+	target, code := prepareTarget(e, "run", *targetName, *validate)
+	if code != 0 {
+		return code
 	}
 	o.Target = target
+	var err error
 	if o.Expectations, err = loadExpectations(*expect, target); err != nil {
 		fmt.Fprintf(e.Stderr, "sockspec run: --expectations: %v\n", err)
 		return 2
 	}
-	// On an interrupt, adapters and their request children die first;
-	// Ginkgo then ends the run and reports what it has.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer func() {
-		signal.Stop(sigs)
-		close(sigs)
-	}()
-	go func() {
-		if _, ok := <-sigs; ok {
-			process.KillAll()
-		}
-	}()
+	defer killOnInterrupt()()
 	spec.SetSummaryWriter(e.Stdout)
 	v, err := spec.Run(o)
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "sockspec run: %v\n", err)
 		return 2
 	}
+	return exitStatus(v)
+}
+
+// exitStatus maps a verdict to the exit status of run and reproduce.
+func exitStatus(v *spec.Verdict) int {
 	switch {
 	case len(v.HarnessFailures) > 0 || v.Counts[spec.OutcomeError] > 0:
 		return 2
@@ -137,6 +120,45 @@ func runRun(_ context.Context, e env) int {
 		return 1
 	}
 	return 0
+}
+
+// prepareTarget resolves the --target of command and checks it can run.
+// A non-zero code is the exit status of a bad target.
+func prepareTarget(e env, command, name string, validate bool) (driver.Target, int) {
+	target, err := spec.ResolveTarget(name)
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "sockspec %s: --target: %v\n", command, err)
+		return nil, 2
+	}
+	if pt, ok := target.(*process.Target); ok {
+		pt.Validate = validate
+		if err := pt.Err(); err != nil {
+			fmt.Fprintf(e.Stderr, "sockspec %s: --target %s: %v\n", command, name, err)
+			return nil, 2
+		}
+	} else if validate {
+		fmt.Fprintf(e.Stderr, "sockspec %s: --validate-protocol checks what a process adapter writes; --target %s runs in this process\n", command, name)
+		return nil, 2
+	}
+	spec.SetTargetName(name)
+	return target, 0
+}
+
+// killOnInterrupt makes SIGINT and SIGTERM kill adapters and their
+// request children first; Ginkgo then ends the run and reports what it
+// has. The returned func stops listening.
+func killOnInterrupt() func() {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if _, ok := <-sigs; ok {
+			process.KillAll()
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(sigs)
+	}
 }
 
 // loadExpectations reads the expectations the flag names.

@@ -182,7 +182,7 @@ var registry = []Rule{
 		Why:     "At the limit CPython waits with waitpid(-1), which takes any child of the process: the real owner of that child then gets ECHILD and loses its exit status."},
 	{ID: "FRK-08", Level: Must, Title: "children reaped while serving",
 		Text:    "serve_forever MUST reap a child that exited within about one poll interval.",
-		Needs:   []string{CapForking, CapServiceActions},
+		Needs:   []string{CapForking},
 		Sources: []string{"SEMANTICS FRK-08", "edge case E12", "Issue #11109", "gh-90093"}},
 	{ID: "FRK-09", Level: Must, Title: "server_close and children",
 		Text:    "With block_on_close, server_close MUST wait until every request child has exited; without it, it MUST NOT wait.",
