@@ -51,34 +51,38 @@ func start(ctx context.Context, o Options) (_ *session, err error) {
 	if s.dir, err = os.MkdirTemp("", "sockspec-exec"); err != nil {
 		return nil, err
 	}
+	// Until the group runs, a failure undoes by hand; after, Close does.
+	var undo []func() error
+	defer func() {
+		if err != nil && s.group == nil {
+			for _, u := range undo {
+				u()
+			}
+			os.RemoveAll(s.dir)
+		}
+	}()
 	envAddr, env, err := s.environ()
 	if err != nil {
-		os.RemoveAll(s.dir)
 		return nil, err
 	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		os.RemoveAll(s.dir)
 		return nil, err
 	}
+	undo = append(undo, outR.Close, outW.Close)
 	errR, errW, err := os.Pipe()
 	if err != nil {
-		outR.Close()
-		outW.Close()
-		os.RemoveAll(s.dir)
 		return nil, err
 	}
+	undo = append(undo, errR.Close, errW.Close)
 	cmd := exec.Command("/bin/sh", "-c", o.Command)
 	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = env, o.Dir, outW, errW
 	s.group, err = procgroup.Start(cmd)
-	outW.Close()
-	errW.Close()
 	if err != nil {
-		outR.Close()
-		errR.Close()
-		os.RemoveAll(s.dir)
 		return nil, fmt.Errorf("blackbox: starting %q: %w", o.Command, err)
 	}
+	outW.Close() // the program holds the write ends now
+	errW.Close()
 	s.outputs = []*os.File{outR, errR}
 	s.readers.Add(2)
 	go s.readStdout(outR)
@@ -197,11 +201,11 @@ func (s *session) awaitReady(ctx context.Context, envAddr string) error {
 			if announced != "" {
 				what = fmt.Sprintf("nothing of its process group serves %s, which it announced, nor %s (SOCKSPEC_ADDRESS)", announced, envAddr)
 			}
-			err := fmt.Errorf("blackbox: %q was not ready within %v: %s; the program must print the address it serves as its first line, or serve SOCKSPEC_ADDRESS%s", s.o.Command, bound, what, s.outputNote(firstLine))
+			const must = "the program must print the address it serves as its first line, or serve SOCKSPEC_ADDRESS"
 			if parent.Err() != nil { // the harness's bound, not the program's
-				return fmt.Errorf("%w: %v", driver.ErrNoReply, err)
+				return fmt.Errorf("%w: %q was not ready by the harness's deadline: %s; %s%s", driver.ErrNoReply, s.o.Command, what, must, s.outputNote(firstLine))
 			}
-			return err
+			return fmt.Errorf("blackbox: %q was not ready within %v: %s; %s%s", s.o.Command, bound, what, must, s.outputNote(firstLine))
 		}
 	}
 }
