@@ -9,16 +9,16 @@ import (
 	"os"
 	"os/exec"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/sockspec/sockspec/adapters/procgroup"
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
 // adapter is one running adapter process: its pipes, the goroutines that
 // read them, and the replies awaited.
 type adapter struct {
-	cmd   *exec.Cmd
+	group *procgroup.Group
 	pgid  int
 	stdin *os.File // the write end; deadlines bound every write
 	hello driver.Message
@@ -31,10 +31,9 @@ type adapter struct {
 	nextID  int64
 	pending map[int64]chan driver.Message
 	broken  error // set once: a protocol error or the adapter's exit
-	stderr  tailBuffer
-	stdout  tailBuffer    // the server's own standard output, from output messages
-	exited  chan struct{} // closed when the process is reaped
-	exitErr error
+	stderr  procgroup.TailBuffer
+	stdout  procgroup.TailBuffer // the server's own standard output, from output messages
+	exited  chan struct{}        // closed when the process is reaped and pending commands failed
 	readers sync.WaitGroup
 	writeMu sync.Mutex // one writer at a time: lines must not interleave
 }
@@ -73,13 +72,11 @@ func startAdapter(ctx context.Context, t *Target) (*adapter, error) {
 		Stdin:  inR,
 		Stdout: outW,
 		Stderr: errW,
-		// A group of its own, so that request children die with it; and
-		// the kernel kills the adapter if the harness dies first.
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
 	}
-	becomeSubreaper()
-	p := &adapter{cmd: cmd, stdin: inW, start: time.Now(), pending: map[int64]chan driver.Message{}, exited: make(chan struct{})}
-	err = cmd.Start()
+	// A group of its own, so that request children die with it; and the
+	// kernel kills the adapter if the harness dies first.
+	p := &adapter{stdin: inW, start: time.Now(), pending: map[int64]chan driver.Message{}, exited: make(chan struct{})}
+	p.group, err = procgroup.Start(cmd)
 	inR.Close()
 	outW.Close()
 	errW.Close()
@@ -89,7 +86,9 @@ func startAdapter(ctx context.Context, t *Target) (*adapter, error) {
 		errR.Close()
 		return nil, fmt.Errorf("process: starting the adapter %q: %w", t.Argv, err)
 	}
-	p.pgid = cmd.Process.Pid
+	p.pgid = p.group.PGID()
+	// process.KillAll and Live count adapters in live; procgroup.KillAll
+	// reaches these groups as well.
 	liveMu.Lock()
 	live[p] = struct{}{}
 	liveMu.Unlock()
@@ -124,13 +123,10 @@ func startAdapter(ctx context.Context, t *Target) (*adapter, error) {
 	return p, nil
 }
 
-// wait reaps the adapter and fails every pending command.
+// wait fails every pending command once the adapter is reaped.
 func (p *adapter) wait() {
-	err := p.cmd.Wait()
-	p.mu.Lock()
-	p.exitErr = err
-	p.mu.Unlock()
-	p.fail(fmt.Errorf("%w (%v)", errAdapterGone, exitText(err)))
+	<-p.group.Exited()
+	p.fail(fmt.Errorf("%w (%v)", errAdapterGone, exitText(p.group.ExitErr())))
 	close(p.exited)
 }
 
@@ -301,14 +297,13 @@ func (p *adapter) close() error {
 	case <-ctx.Done():
 	}
 	// Whatever exited, request children of the group may live on.
-	p.kill()
 	var err error
-	select {
-	case <-p.exited:
-		err = p.reapGroup()
-	case <-time.After(reapBound):
-		err = fmt.Errorf("process: the adapter (pid %d) survived SIGKILL for %v", p.pgid, reapBound)
+	if gerr := p.group.Stop(0); gerr != nil {
+		err = fmt.Errorf("process: the adapter's group: %w", gerr)
 	}
+	liveMu.Lock()
+	delete(live, p)
+	liveMu.Unlock()
 	done := make(chan struct{})
 	go func() { p.readers.Wait(); close(done) }()
 	select {
@@ -318,70 +313,8 @@ func (p *adapter) close() error {
 			err = fmt.Errorf("process: a process of the adapter's group (pgid %d) still holds its output %v after SIGKILL; it left the group", p.pgid, reapBound)
 		}
 	}
-	liveMu.Lock()
-	delete(live, p)
-	liveMu.Unlock()
 	return err
 }
 
-// reapGroup waits until no process of the group is left. The adapter's
-// children, orphaned when it died, are this process's to reap: it is their
-// subreaper (see becomeSubreaper). wait4(-pgid) takes only the group's.
-func (p *adapter) reapGroup() error {
-	deadline := time.Now().Add(reapBound)
-	for {
-		for {
-			var ws syscall.WaitStatus
-			pid, err := syscall.Wait4(-p.pgid, &ws, syscall.WNOHANG, nil)
-			if pid <= 0 || err != nil {
-				break
-			}
-		}
-		if errors.Is(syscall.Kill(-p.pgid, 0), syscall.ESRCH) {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("process: processes of the adapter's group %d outlived SIGKILL by %v", p.pgid, reapBound)
-		}
-		p.kill()
-		time.Sleep(5 * time.Millisecond) // orphans reach their new parent asynchronously
-	}
-}
-
-// becomeSubreaper makes this process the parent of orphaned descendants
-// (PR_SET_CHILD_SUBREAPER), so that the request children of a killed
-// adapter can be reaped here instead of lingering as zombies when the
-// machine's init does not reap.
-var becomeSubreaper = sync.OnceFunc(func() {
-	const prSetChildSubreaper = 36
-	_, _, _ = syscall.RawSyscall(syscall.SYS_PRCTL, prSetChildSubreaper, 1, 0)
-})
-
 // kill sends SIGKILL to the adapter's whole process group.
-func (p *adapter) kill() {
-	_ = syscall.Kill(-p.pgid, syscall.SIGKILL)
-}
-
-// tailBuffer keeps the last MiB of what is written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-const tailKeep = 1 << 20
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if len(b.buf) > tailKeep {
-		b.buf = append([]byte(nil), b.buf[len(b.buf)-tailKeep:]...)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
-}
+func (p *adapter) kill() { p.group.Kill() }
