@@ -327,21 +327,23 @@ func firstLine(s string) string {
 	return s
 }
 
-// targetName is the target as the user named it (sockspec run --target),
-// for the replay commands of the report.
-var targetName = "reference"
+// targetArgs are the command-line arguments that name the target (its
+// --target and, for an exec: target, what it was declared to serve), for
+// the replay commands of the report.
+var targetArgs = "--target reference"
 
-// SetTargetName records how the target was named on the command line.
-func SetTargetName(name string) {
-	if name != "" {
-		targetName = name
+// SetTargetArgs records the arguments that name the target, quoted for a
+// shell: "--target cpython:3.11".
+func SetTargetArgs(args string) {
+	if args != "" {
+		targetArgs = args
 	}
 }
 
 // replayCommand is the sockspec command that runs one spec again, with
 // the run's seed (which also seeds fault schedules).
 func replayCommand(fullText string, seed int64) string {
-	return fmt.Sprintf("sockspec run --target %s --focus %s --seed %d -v", ShellQuote(targetName), ShellQuote("^"+regexp.QuoteMeta(fullText)+"$"), seed)
+	return fmt.Sprintf("sockspec run %s --focus %s --seed %d -v", targetArgs, ShellQuote("^"+regexp.QuoteMeta(fullText)+"$"), seed)
 }
 
 // ShellQuote quotes s for a POSIX shell when it needs it.

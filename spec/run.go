@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/sockspec/sockspec/adapters/blackbox"
 	"github.com/sockspec/sockspec/adapters/cpython"
 	"github.com/sockspec/sockspec/adapters/inproc"
 	"github.com/sockspec/sockspec/adapters/process"
@@ -20,9 +21,24 @@ import (
 // mutation), "reference-process" (the reference as a process adapter,
 // from the sockspec binary only), "cpython:VERSION" or "cpython:PATH" (an
 // interpreter's own socketserver through adapters/cpython), or
-// "process:COMMAND ARGS" (any adapter program).
+// "process:COMMAND ARGS" (any adapter program) or "exec:COMMAND" (a
+// server program with no adapter, judged as a black box: the options
+// declare what it serves, see ExecOptions).
 func ResolveTarget(name string) (driver.Target, error) {
+	return ResolveTargetWith(name, blackbox.Options{})
+}
+
+// ResolveTargetWith is ResolveTarget with the declarations of an exec:
+// target (family, dispatch, vouched capabilities); other targets ignore
+// them.
+func ResolveTargetWith(name string, exec blackbox.Options) (driver.Target, error) {
 	switch {
+	case strings.HasPrefix(name, "exec:"):
+		exec.Command = strings.TrimSpace(strings.TrimPrefix(name, "exec:"))
+		if exec.Command == "" {
+			return nil, fmt.Errorf("target %q names no command: write exec:'COMMAND ARGS'", name)
+		}
+		return blackbox.New(exec)
 	case name == "reference" || name == "":
 		return &inproc.Target{}, nil
 	case strings.HasPrefix(name, "mutant:"):
@@ -55,7 +71,7 @@ func ResolveTarget(name string) (driver.Target, error) {
 	case strings.HasPrefix(name, "cpython:"):
 		return cpython.NewTarget(strings.TrimPrefix(name, "cpython:"))
 	}
-	return nil, fmt.Errorf("unknown target %q: want reference, reference-process, mutant:NAME, cpython:VERSION (cpython:3.11), cpython:PATH or process:COMMAND", name)
+	return nil, fmt.Errorf("unknown target %q: want reference, reference-process, mutant:NAME, cpython:VERSION (cpython:3.11), cpython:PATH, process:COMMAND or exec:COMMAND", name)
 }
 
 // Options of a run from the sockspec binary.

@@ -120,7 +120,7 @@ func echo(t *testing.T, s *session, msg string) {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := c.Write([]byte(msg + "\n")); err != nil {
+	if _, err := c.Write(driver.Echo(msg).Line()); err != nil {
 		t.Fatal(err)
 	}
 	got, err := bufio.NewReader(c).ReadString('\n')

@@ -32,6 +32,8 @@ it again with the same seed.
 Flags:
   --list          name every case, with what it reproduces
   --target T      as for sockspec run (default: reference)
+  --family F, --dispatch D, --vouch CAPS
+                  what an exec: target serves, as for sockspec run
   --seed N        the random seed (default: a new one, printed in the
                   rerun command)
   --report-dir D  also write junit.xml and report.json (timelines kept)
@@ -46,6 +48,7 @@ func runReproduce(_ context.Context, e env) int {
 	var o spec.Options
 	list := fs.Bool("list", false, "")
 	targetName := fs.String("target", "reference", "")
+	exec := execFlags(fs)
 	fs.Int64Var(&o.Seed, "seed", 0, "")
 	fs.StringVar(&o.ReportDir, "report-dir", "", "")
 	fs.BoolVar(&o.Verbose, "v", false, "")
@@ -79,7 +82,7 @@ func runReproduce(_ context.Context, e env) int {
 		fmt.Fprintf(e.Stderr, "sockspec reproduce: %v\n", err)
 		return 2
 	}
-	target, code := prepareTarget(e, "reproduce", *targetName, false)
+	target, targetArgs, code := prepareTarget(e, "reproduce", *targetName, exec(), false)
 	if code != 0 {
 		return code
 	}
@@ -93,7 +96,7 @@ func runReproduce(_ context.Context, e env) int {
 		fmt.Fprintf(e.Stderr, "sockspec reproduce: %v\n", err)
 		return 2
 	}
-	writeReproduction(e.Stdout, c, *targetName, v)
+	writeReproduction(e.Stdout, c, targetArgs, v)
 	return exitStatus(v)
 }
 
@@ -108,7 +111,7 @@ func writeCases(w io.Writer) {
 }
 
 // writeReproduction prints each spec of the case with its timeline.
-func writeReproduction(w io.Writer, c spec.Case, target string, v *spec.Verdict) {
+func writeReproduction(w io.Writer, c spec.Case, targetArgs string, v *spec.Verdict) {
 	fmt.Fprintf(w, "\ncase %s: %s\ntarget %s %s, seed %d\n", c.Name, c.Says, v.Target, v.Version, v.Seed)
 	for _, r := range v.Rules {
 		for _, s := range r.Specs {
@@ -129,7 +132,7 @@ func writeReproduction(w io.Writer, c spec.Case, target string, v *spec.Verdict)
 	}
 	fmt.Fprintf(w, "\n")
 	spec.WriteSummary(w, v)
-	fmt.Fprintf(w, "rerun: sockspec reproduce %s --target %s --seed %d\n", c.Name, spec.ShellQuote(target), v.Seed)
+	fmt.Fprintf(w, "rerun: sockspec reproduce %s %s --seed %d\n", c.Name, targetArgs, v.Seed)
 }
 
 // indent prefixes every line of s but the first with pad (every line, when

@@ -8,10 +8,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
+	"github.com/sockspec/sockspec/adapters/blackbox"
 	"github.com/sockspec/sockspec/adapters/cpython"
 	"github.com/sockspec/sockspec/adapters/process"
+	"github.com/sockspec/sockspec/adapters/procgroup"
 	"github.com/sockspec/sockspec/spec"
 	"github.com/sockspec/sockspec/spec/driver"
 	_ "github.com/sockspec/sockspec/spec/mutants" // mutant:NAME targets
@@ -40,8 +43,18 @@ Flags:
         reference-process (the reference as a protocol adapter process),
         mutant:NAME (the reference broken on purpose; see spec/mutants),
         cpython:VERSION or cpython:PATH (an interpreter's own socketserver:
-        cpython:3.11, cpython:2.7, cpython:/usr/bin/python3), or
-        process:COMMAND (any adapter of spec/driver/PROTOCOL.md)
+        cpython:3.11, cpython:2.7, cpython:/usr/bin/python3),
+        process:COMMAND (any adapter of spec/driver/PROTOCOL.md), or
+        exec:'COMMAND' (any server program, judged as a black box from
+        its clients and /proc: it reads SOCKSPEC_ADDRESS, or prints the
+        address it serves as its first line; rules that need its hook
+        calls or drive its methods are N/A)
+  --family F      what an exec: program serves: tcp (default), udp,
+                  unix_stream or unix_dgram
+  --dispatch D    what an exec: program does per request: sync (default),
+                  threading or forking
+  --vouch CAPS    capabilities you vouch an exec: program has, comma
+                  separated: signals (it survives SIGUSR1 and SIGALRM)
   --label-filter EXPR
         run only the specs whose labels match EXPR, Ginkgo's label syntax:
         rule:ORD-03, or 'rule:ORD-03 || rule:SHD-02'
@@ -72,6 +85,7 @@ func runRun(_ context.Context, e env) int {
 	fs.SetOutput(io.Discard)
 	var o spec.Options
 	targetName := fs.String("target", "reference", "")
+	exec := execFlags(fs)
 	fs.StringVar(&o.LabelFilter, "label-filter", "", "")
 	fs.StringVar(&o.FocusRegexp, "focus", "", "")
 	fs.Int64Var(&o.Seed, "seed", 0, "")
@@ -91,7 +105,7 @@ func runRun(_ context.Context, e env) int {
 		fmt.Fprintf(e.Stderr, "sockspec run: unexpected argument %q: every option is a flag; run 'sockspec help run'\n", fs.Arg(0))
 		return 2
 	}
-	target, code := prepareTarget(e, "run", *targetName, *validate)
+	target, _, code := prepareTarget(e, "run", *targetName, exec(), *validate)
 	if code != 0 {
 		return code
 	}
@@ -123,25 +137,50 @@ func exitStatus(v *spec.Verdict) int {
 }
 
 // prepareTarget resolves the --target of command and checks it can run.
-// A non-zero code is the exit status of a bad target.
-func prepareTarget(e env, command, name string, validate bool) (driver.Target, int) {
-	target, err := spec.ResolveTarget(name)
+// It returns the target, the arguments that name it again (for rerun
+// commands) and, for a bad target, the exit status.
+func prepareTarget(e env, command, name string, exec blackbox.Options, validate bool) (driver.Target, string, int) {
+	target, err := spec.ResolveTargetWith(name, exec)
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "sockspec %s: --target: %v\n", command, err)
-		return nil, 2
+		return nil, "", 2
 	}
 	if pt, ok := target.(*process.Target); ok {
 		pt.Validate = validate
 		if err := pt.Err(); err != nil {
 			fmt.Fprintf(e.Stderr, "sockspec %s: --target %s: %v\n", command, name, err)
-			return nil, 2
+			return nil, "", 2
 		}
 	} else if validate {
 		fmt.Fprintf(e.Stderr, "sockspec %s: --validate-protocol checks what a process adapter writes; --target %s runs in this process\n", command, name)
-		return nil, 2
+		return nil, "", 2
 	}
-	spec.SetTargetName(name)
-	return target, 0
+	args := "--target " + spec.ShellQuote(name)
+	if strings.HasPrefix(name, "exec:") {
+		args += fmt.Sprintf(" --family %s --dispatch %s", exec.Family, exec.Dispatch)
+		if len(exec.Capabilities) > 0 {
+			args += " --vouch " + strings.Join(exec.Capabilities, ",")
+		}
+	}
+	spec.SetTargetArgs(args)
+	return target, args, 0
+}
+
+// execFlags declares the flags that describe an exec: target and returns
+// their values once parsed.
+func execFlags(fs *flag.FlagSet) func() blackbox.Options {
+	family := fs.String("family", "tcp", "")
+	dispatch := fs.String("dispatch", "sync", "")
+	vouch := fs.String("vouch", "", "")
+	return func() blackbox.Options {
+		o := blackbox.Options{Family: driver.Family(*family), Dispatch: driver.Dispatch(*dispatch)}
+		for _, c := range strings.Split(*vouch, ",") {
+			if c = strings.TrimSpace(c); c != "" {
+				o.Capabilities = append(o.Capabilities, c)
+			}
+		}
+		return o
+	}
 }
 
 // killOnInterrupt makes SIGINT and SIGTERM kill adapters and their
@@ -152,7 +191,7 @@ func killOnInterrupt() func() {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		if _, ok := <-sigs; ok {
-			process.KillAll()
+			procgroup.KillAll() // adapters and exec: programs alike
 		}
 	}()
 	return func() {

@@ -2,14 +2,19 @@
 written on the bare socket module for CPython 2.7 and 3.x.
 
 It binds SOCKSPEC_ADDRESS, prints the address it is bound to as its first
-line of output, and forks a child per connection; the child echoes one line
-and exits. What becomes of the children is each script's business: it sets
+line of output, and forks a child per connection; the child answers one
+request line and exits. A request is a line of sockspec's request language
+(spec/driver/script.go) of which a black box needs two verbs: "echo TEXT"
+writes TEXT and a newline, "sleep SECONDS" pauses; steps are separated by
+";". Other verbs are ignored: the rules that use them are N/A for a black
+box. What becomes of the children is each script's business: it sets
 its SIGCHLD disposition before calling serve().
 """
 import errno
 import os
 import socket
 import sys
+import time
 
 
 def env_address():
@@ -27,10 +32,23 @@ def announce(sock):
     sys.stdout.flush()
 
 
-def echo_one_line(conn):
-    """The child's whole life: one line back, then exit without cleanup."""
+def answer(line):
+    """The reply to one request line."""
+    out = []
+    for step in line.decode("utf-8", "replace").rstrip("\n").split(";"):
+        verb, _, arg = step.partition(" ")
+        if verb == "echo":
+            out.append(arg + "\n")
+        elif verb == "sleep":
+            time.sleep(float(arg))
+    return "".join(out).encode("utf-8")
+
+
+def serve_one(conn):
+    """The child's whole life: one request answered, then exit without
+    cleanup."""
     try:
-        conn.sendall(conn.makefile("rb").readline())
+        conn.sendall(answer(conn.makefile("rb").readline()))
     finally:
         conn.close()
         os._exit(0)
@@ -55,5 +73,5 @@ def serve():
             raise
         if os.fork() == 0:
             listener.close()
-            echo_one_line(conn)
+            serve_one(conn)
         conn.close()

@@ -19,8 +19,8 @@ if stream:
 while True:
     if stream:
         conn, _ = sock.accept()
-        conn.sendall(conn.makefile("rb").readline())
+        conn.sendall(forkecho.answer(conn.makefile("rb").readline()))
         conn.close()
     else:
         data, peer = sock.recvfrom(8192)
-        sock.sendto(data, peer)
+        sock.sendto(forkecho.answer(data.split(b"\n")[0] + b"\n"), peer)
