@@ -39,6 +39,8 @@ var (
 	syscallName = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 	errnoName   = regexp.MustCompile(`^E[A-Z0-9]+$`)
 	whenExpr    = regexp.MustCompile(`^([0-9]+)(?:\.\.([0-9]+))?(?:\+([0-9]*))?$`)
+	// injectedErrno finds the error of a failed call's result: ") = -1 EMFILE".
+	injectedErrno = regexp.MustCompile(`\) *= -1 (E[A-Z0-9]+)\b`)
 )
 
 // whenMax is the largest number strace 6.1 takes in a when= expression.
@@ -349,8 +351,8 @@ func parseFiring(line string) (Firing, bool) {
 		name, _, _ = strings.Cut(call, "(")
 	}
 	var errno string
-	if i := strings.LastIndex(call, ") = -1 E"); i >= 0 {
-		errno, _, _ = strings.Cut(call[i+len(") = -1 "):], " ")
+	if m := injectedErrno.FindAllStringSubmatch(call, -1); m != nil {
+		errno = m[len(m)-1][1]
 	}
 	return Firing{Time: time.Unix(sec, usec*1000), PID: pid, Syscall: name, Errno: errno}, true
 }
