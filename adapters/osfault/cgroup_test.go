@@ -21,11 +21,7 @@ func newGroup(t *testing.T, name string) *PidsCgroup {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if err := g.Close(); err != nil {
-			t.Error(err)
-		}
-	})
+	closeAtEnd(t, g.Close)
 	return g
 }
 

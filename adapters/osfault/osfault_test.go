@@ -57,6 +57,15 @@ func eachPython(t *testing.T, f func(t *testing.T, python string)) {
 	}
 }
 
+// closeAtEnd calls close at the test's end and fails the test on its error.
+func closeAtEnd(t *testing.T, close func() error) {
+	t.Cleanup(func() {
+		if err := close(); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
 // child is a Python child process in its own process group, killed and
 // reaped at the test's end.
 type child struct {

@@ -206,28 +206,21 @@ func Attach(ctx context.Context, pid int, inj Injection) (*Tracer, error) {
 	if _, err := os.Stat(fmt.Sprintf("/proc/%d/task", pid)); err != nil {
 		return nil, fmt.Errorf("osfault: Attach(%d): no such process (%v)", pid, err)
 	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		outR.Close()
-		outW.Close()
-		return nil, err
-	}
 	args := append([]string{"-f", "-ttt", "-o", "/dev/stdout", "-p", strconv.Itoa(pid)}, inj.straceArgs()...)
 	cmd := exec.Command("strace", args...)
-	cmd.Stdout, cmd.Stderr = outW, errW
 	// Its own process group keeps a terminal's ^C for the harness; the
 	// death signal makes strace detach if the harness dies without Detach.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	err = cmd.Start()
-	outW.Close()
-	errW.Close()
+	// The pipes are read to their end before cmd.Wait, as exec requires.
+	outR, err := cmd.StdoutPipe()
 	if err != nil {
-		outR.Close()
-		errR.Close()
+		return nil, err
+	}
+	errR, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("osfault: starting strace: %w", err)
 	}
 	t := &Tracer{pid: pid, cmd: cmd, done: make(chan struct{}), changed: make(chan struct{}), attached: make(chan struct{})}
@@ -306,8 +299,7 @@ func untraced(pid int, tracer string) ([]string, error) {
 
 // readTrace parses strace's trace output, lines "PID SECONDS.MICROS CALL",
 // and records those that strace marks (INJECTED) or (DELAYED).
-func (t *Tracer) readTrace(r io.ReadCloser) {
-	defer r.Close()
+func (t *Tracer) readTrace(r io.Reader) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
@@ -359,8 +351,7 @@ func parseFiring(line string) (Firing, bool) {
 
 // readDiag reads strace's own messages: it notes the first "attached" and
 // keeps the last lines for errors.
-func (t *Tracer) readDiag(r io.ReadCloser) {
-	defer r.Close()
+func (t *Tracer) readDiag(r io.Reader) {
 	sc := bufio.NewScanner(r)
 	seen := false
 	for sc.Scan() {

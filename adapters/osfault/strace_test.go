@@ -86,11 +86,7 @@ func attach(t *testing.T, pid int, inj Injection) *Tracer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if err := tr.Detach(); err != nil {
-			t.Error(err)
-		}
-	})
+	closeAtEnd(t, tr.Detach)
 	return tr
 }
 
