@@ -2,6 +2,8 @@ package spec
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,9 +24,10 @@ func (s *Server) signaller() driver.Signaller {
 
 // Bomber delivers a signal at a steady rate until stopped.
 type Bomber struct {
-	sent   atomic.Int64
-	cancel context.CancelFunc
-	done   chan struct{}
+	sent    atomic.Int64
+	cancel  context.CancelFunc
+	done    chan struct{}
+	stopped sync.Once
 }
 
 // Sent is the number of signals delivered so far.
@@ -34,16 +37,21 @@ func (b *Bomber) Sent() int { return int(b.sent.Load()) }
 func (b *Bomber) Stop() int {
 	b.cancel()
 	<-b.done
+	b.stopped.Do(func() { note("signal", fmt.Sprintf("bomber stopped: %d signals delivered", b.Sent())) })
 	return b.Sent()
 }
 
 // SignalEvery delivers sig every interval until the bomber is stopped
-// (at the end of the spec at the latest).
+// (at the end of the spec at the latest). Where the session can see the
+// server's threads, a tick sends only while a thread is blocked in a wait
+// (driver.ErrNotBlocked otherwise), and Sent counts the signals that
+// interrupted one.
 func (s *Server) SignalEvery(sig string, interval time.Duration) *Bomber {
 	GinkgoHelper()
 	sg := s.signaller()
 	ctx, cancel := context.WithCancel(s.ctx)
 	b := &Bomber{cancel: cancel, done: make(chan struct{})}
+	note("signal", fmt.Sprintf("bomber started: %s every %v", sig, interval))
 	go func() {
 		defer GinkgoRecover()
 		defer close(b.done)

@@ -78,13 +78,14 @@ var _ = Describe("THREAD", func() {
 			Expect(srv.ServerClose()).To(HaveReturned(), "server_close must not trip on the thread that never started")
 		})
 
-		Rule("THR-05", "a thread start failing with EAGAIN from a full process table (pids cgroup): handle_error, service once lifted, server_close works", func(ctx SpecContext) {
+		Rule("THR-05", "a thread start failing with EAGAIN from a full process table (pids cgroup): handle_error, then server_close works", func(ctx SpecContext) {
 			srv := StartServer(ctx, threading(driver.TCP))
 			held := srv.Inject(driver.Fault{Op: "pids", Errno: "EAGAIN", Nth: 1, Via: driver.ViaCgroup})
 			expectSpawnFailureHandled(srv)
 			held.Lift()
-			c, _ := srv.ServeOne(driver.Echo("after"))
-			Expect(c.ReadReply().Data).To(Equal("after\n"))
+			// Straight after the failure: a later request may make a server
+			// forget the thread that never started (CPython's _Threads
+			// reaps dead threads when it records the next one).
 			Expect(srv.ServerClose()).To(HaveReturned(), "server_close must not trip on the thread that never started")
 		})
 	})

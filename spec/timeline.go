@@ -79,11 +79,10 @@ func noteTrace(es []driver.Event, offset time.Duration) {
 	specLog.Lock()
 	defer specLog.Unlock()
 	for _, e := range es {
-		kind := "hook"
+		kind, what := "hook", e.String()
 		if e.Hook == driver.HookFault {
-			kind = "fault"
+			kind, what = "fault", "fired: "+e.Result
 		}
-		what := e.String()
 		if e.PID != 0 {
 			what += fmt.Sprintf(" (pid %d)", e.PID)
 		}

@@ -29,6 +29,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sockspec/sockspec/adapters/osfault"
 	"github.com/sockspec/sockspec/spec/driver"
 	"github.com/sockspec/sockspec/spec/rules"
 )
@@ -128,6 +129,7 @@ func New(o Options) (*Target, error) {
 			caps = append(caps, c)
 		}
 	}
+	caps = append(caps, osfault.Capabilities("unknown")...) // the harness's own means
 	return &Target{o: o, info: driver.Info{Name: "exec", Version: o.Command, Language: "unknown", Capabilities: caps}}, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sockspec/sockspec/adapters/osfault"
 	"github.com/sockspec/sockspec/adapters/procfs"
 	"github.com/sockspec/sockspec/adapters/procgroup"
 	"github.com/sockspec/sockspec/spec/driver"
@@ -29,6 +30,8 @@ type session struct {
 	group *procgroup.Group
 	dir   string // the server's socket path and bound clients' live here
 	trace driver.Trace
+	// inject makes faults happen to the server's process from outside.
+	inject *osfault.Injector
 
 	address string // what clients dial
 	pid     int    // the process that holds the server's socket
@@ -90,11 +93,26 @@ func start(ctx context.Context, o Options) (_ *session, err error) {
 		defer s.readers.Done()
 		_, _ = io.Copy(&s.stderr, errR)
 	}()
+	begun := time.Now()
 	if err := s.awaitReady(ctx, envAddr); err != nil {
 		s.Close()
 		return nil, err
 	}
+	s.inject = osfault.NewInjector(s.pid, "unknown", &s.trace, begun)
 	return s, nil
+}
+
+// Inject makes f happen to the server's process from outside: see
+// driver.Injector. A black box's runtime is unknown: a fault its runtime
+// cannot survive shows as a server that stops serving.
+func (s *session) Inject(ctx context.Context, f driver.Fault) (func() error, error) {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil, driver.ErrSessionClosed
+	}
+	return s.inject.Inject(ctx, f)
 }
 
 // environ chooses the address the program is to serve and returns it with
@@ -338,7 +356,7 @@ func (s *session) Signal(ctx context.Context, sig string) error {
 	if ctx.Err() != nil {
 		return driver.ErrNoReply
 	}
-	return syscall.Kill(s.pid, no)
+	return osfault.SignalBlocked(s.pid, no)
 }
 
 // Stderr is what the program and its children wrote to standard error.
@@ -361,6 +379,10 @@ func (s *session) Close() error {
 
 func (s *session) close() error {
 	var errs []error
+	if s.inject != nil {
+		// No strace, limit or cgroup may outlive the program.
+		errs = append(errs, s.inject.Close())
+	}
 	if err := s.group.Stop(TermGrace); err != nil {
 		errs = append(errs, fmt.Errorf("blackbox: %q: %w", s.o.Command, err))
 	}

@@ -26,8 +26,13 @@ type Injection struct {
 	// Errno is the error the syscall returns instead of running: "EMFILE",
 	// "ENFILE", "EAGAIN", "EINTR". Empty injects no error (Delay only).
 	Errno string
-	// Delay holds the thread at the syscall's entry this long before it
-	// runs (or fails with Errno); strace's delay_enter, in microseconds.
+	// Delay makes the call take this long. Without Errno the thread is
+	// held at the syscall's entry (strace's delay_enter), then the call
+	// runs. With Errno it is held at the exit, the error already in place
+	// (delay_exit): a strace that detaches while it holds a thread at the
+	// entry of a skipped call lets the kernel run syscall -1, and the
+	// thread sees ENOSYS, which a Go runtime takes for a fatal netpoll
+	// failure.
 	Delay time.Duration
 	// When picks the calls, counted per thread from 1, as strace's when=
 	// does: "3" the third only, "3..5", "2+" the second and every one after,
@@ -105,7 +110,11 @@ func (inj Injection) straceArgs() []string {
 	}
 	if inj.Delay > 0 {
 		us := (inj.Delay + time.Microsecond - 1) / time.Microsecond
-		spec += fmt.Sprintf(":delay_enter=%dus", us)
+		where := "delay_enter"
+		if inj.Errno != "" {
+			where = "delay_exit"
+		}
+		spec += fmt.Sprintf(":%s=%dus", where, us)
 	}
 	if inj.When != "" {
 		spec += ":when=" + inj.When

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sockspec/sockspec/adapters/osfault"
 	"github.com/sockspec/sockspec/adapters/procfs"
 	"github.com/sockspec/sockspec/spec/driver"
 )
@@ -21,6 +22,8 @@ type session struct {
 	cfg   driver.ServerConfig
 	trace driver.Trace
 	dir   string // socket paths of the server and of bound clients
+	// inject makes faults happen to the adapter process from outside.
+	inject *osfault.Injector
 
 	mu      sync.Mutex
 	address string
@@ -50,6 +53,7 @@ func startSession(ctx context.Context, t *Target, cfg driver.ServerConfig) (_ *s
 	}
 	s.p = p
 	p.onEvent = func(e driver.Event) { s.trace.Append(e) }
+	s.inject = osfault.NewInjector(p.pgid, t.hello.Language, &s.trace, p.start)
 	m, err := s.call(ctx, driver.Command{Cmd: driver.CmdStart, Config: &s.cfg})
 	if err == nil && m.Result != nil && m.Result.Exception != nil {
 		err = fmt.Errorf("process: building the server raised %s", m.Result.Exception)
@@ -144,9 +148,11 @@ func (s *session) State(ctx context.Context) (driver.State, error) {
 // its start.
 var signals = map[string]syscall.Signal{"SIGUSR1": syscall.SIGUSR1, "SIGALRM": syscall.SIGALRM, "SIGUSR2": syscall.SIGUSR2}
 
-// Signal delivers sig to the adapter's process straight from the harness:
-// a bomber's rate must not hang on the adapter's answering a command, or
-// the gaps between signals become long enough for a restarted wait to end.
+// Signal delivers sig to the threads of the adapter's process that are
+// blocked in a wait (driver.ErrNotBlocked when none is), straight from
+// the harness: a bomber's rate must not hang on the adapter's answering a
+// command, or the gaps between signals become long enough for a restarted
+// wait to end.
 func (s *session) Signal(ctx context.Context, sig string) error {
 	no, ok := signals[sig]
 	if !ok {
@@ -158,7 +164,7 @@ func (s *session) Signal(ctx context.Context, sig string) error {
 	if err := ctx.Err(); err != nil {
 		return driver.ErrNoReply
 	}
-	return syscall.Kill(s.p.pgid, no)
+	return osfault.SignalBlocked(s.p.pgid, no)
 }
 
 // Stderr is what the adapter and its children wrote to standard error.
@@ -212,9 +218,19 @@ func (s *session) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	// No strace, limit or cgroup may outlive the server.
+	lifted := s.inject.Close()
 	err := s.p.close()
 	os.RemoveAll(s.dir)
-	return err
+	return errors.Join(err, lifted)
+}
+
+// Inject makes f happen to the adapter process: see driver.Injector.
+func (s *session) Inject(ctx context.Context, f driver.Fault) (func() error, error) {
+	if s.isClosed() {
+		return nil, driver.ErrSessionClosed
+	}
+	return s.inject.Inject(ctx, f)
 }
 
 // Inspect reads the adapter process's state from /proc.

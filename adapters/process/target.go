@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sockspec/sockspec/adapters/osfault"
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
@@ -93,7 +94,10 @@ func (t *Target) probe() {
 		h := p.hello
 		t.hello = h
 		p.close()
-		t.info = driver.Info{Name: t.label(h.Name), Version: h.Version, Language: h.Language, Capabilities: driver.Capabilities(h.Capabilities)}
+		// What the harness can do to the process from outside joins what
+		// the adapter says it has.
+		caps := append(driver.Capabilities(h.Capabilities), osfault.Capabilities(h.Language)...)
+		t.info = driver.Info{Name: t.label(h.Name), Version: h.Version, Language: h.Language, Capabilities: caps}
 	})
 }
 

@@ -32,9 +32,12 @@ type Fault struct {
 	Errno string `json:"errno"` // EMFILE, ENFILE, EAGAIN, EINTR…
 	// Nth is the first occurrence that fails, counted from the moment the
 	// fault is set (for a configured fault, from the server's start).
+	// strace counts per thread: for a fault via strace, the Nth call of
+	// each thread.
 	Nth int `json:"nth"`
-	// Count is how many occurrences fail from the Nth on; 0 is one. A
-	// resource fault (nofile, pids) holds whatever the count.
+	// Count is how many occurrences fail from the Nth on, in the whole
+	// process; 0 is one. A resource fault (nofile, pids) holds whatever
+	// the count.
 	Count int `json:"count,omitempty"`
 	// Via is the mechanism; empty is ViaTarget.
 	Via string `json:"via,omitempty"`

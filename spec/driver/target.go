@@ -145,6 +145,9 @@ var (
 	ErrNoReply = errors.New("driver: the target did not answer in time")
 	// ErrSessionClosed: the session was closed.
 	ErrSessionClosed = errors.New("driver: the session is closed")
+	// ErrNotBlocked: no thread of the server was blocked in a wait, so a
+	// signal meant to interrupt one was not sent.
+	ErrNotBlocked = errors.New("driver: no thread of the server is blocked in a wait; the signal was not sent")
 )
 
 // UnsupportedError is returned by Start for a configuration the target
@@ -172,6 +175,11 @@ type StderrReader interface {
 // while the server runs. The adapter has installed a handler that returns
 // normally (so a signal only interrupts system calls: EINTR), unless the
 // signal is SIGUSR2, whose handler raises an exception (SHD-12).
+//
+// A session that can see the server's threads (its server is a process
+// of its own) delivers the signal only to the threads /proc shows blocked
+// in a readiness wait, and returns ErrNotBlocked, sending nothing, when
+// none is: every signal it sends interrupts a wait.
 type Signaller interface {
 	// Signal delivers sig ("SIGUSR1", "SIGALRM", "SIGUSR2") once.
 	Signal(ctx context.Context, sig string) error
