@@ -6,8 +6,9 @@ import (
 	"github.com/sockspec/sockspec/spec/rules"
 )
 
-// Every case names rules that exist and have specs.
-func TestCasesNameRulesWithSpecs(t *testing.T) {
+// Every case names rules that exist (TestSpec checks they have specs,
+// once the tree is built).
+func TestCasesNameRules(t *testing.T) {
 	seen := map[string]bool{}
 	for _, c := range Cases() {
 		if seen[c.Name] {
@@ -20,9 +21,6 @@ func TestCasesNameRulesWithSpecs(t *testing.T) {
 		for _, id := range c.Rules {
 			if _, ok := rules.Lookup(id); !ok {
 				t.Errorf("case %s names %s, which is no rule", c.Name, id)
-			}
-			if SpecsPerRule()[id] == 0 {
-				t.Errorf("case %s names %s, which has no spec", c.Name, id)
 			}
 		}
 	}

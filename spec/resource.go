@@ -64,7 +64,13 @@ var _ = Describe("RESOURCE", func() {
 		Rule("RES-01", "with its descriptor table full (RLIMIT_NOFILE), the server idles instead of spinning, and serves the pending request once descriptors are free", func(ctx SpecContext) {
 			srv := StartServer(ctx, m.Config())
 			srv.ServeForever(poll)
+			idle := srv.Inspect()
 			expectServed(srv, "before")
+			// The limit is set at the descriptors held: the connection
+			// served before must be closed first, or its number frees up
+			// under the limit and the next accept gets it.
+			Eventually(func() int { return srv.inspectQuietly().FDs }).WithTimeout(ReplyBound).WithPolling(10*time.Millisecond).
+				Should(BeNumerically("<=", idle.FDs), "the server kept the descriptor of a request it served")
 			held := srv.Inject(driver.Fault{Op: "nofile", Errno: "EMFILE", Nth: 1, Via: driver.ViaRlimit})
 			c := srv.Dial().Send(driver.Echo("after"))
 			before := srv.Inspect()

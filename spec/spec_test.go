@@ -46,4 +46,11 @@ func TestSpec(t *testing.T) {
 			t.Errorf("rule %s (%s) has no spec: declare one with spec.Rule(%q, …)", r.ID, r.Title, r.ID)
 		}
 	}
+	for _, c := range spec.Cases() {
+		for _, id := range c.Rules {
+			if perRule[id] == 0 {
+				t.Errorf("edge case %s names %s, which has no spec", c.Name, id)
+			}
+		}
+	}
 }

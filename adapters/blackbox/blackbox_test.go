@@ -298,9 +298,16 @@ func TestInfo(t *testing.T) {
 		t.Fatal(err)
 	}
 	info := tgt.Info()
+	declared, harness := info.Capabilities[:3], info.Capabilities[3:]
 	if info.Name != "exec" || info.Version != "./server --port 0" || info.Language != "unknown" ||
-		strings.Join(info.Capabilities, ",") != "unix_stream,threading,signals" {
+		strings.Join(declared, ",") != "unix_stream,threading,signals" {
 		t.Fatalf("Info = %+v", info)
+	}
+	// Then what the harness can do to the process from outside.
+	for _, c := range harness {
+		if !strings.HasPrefix(c, "inject.") {
+			t.Fatalf("Info = %+v: %q is neither declared nor the harness's", info, c)
+		}
 	}
 }
 

@@ -9,8 +9,14 @@ import (
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
+// blockingSyscalls are where a server's thread waits for its next request
+// or child: a readiness wait, a blocking accept or recvfrom (a server
+// without a selector), waitpid.
+var blockingSyscalls = append([]string{"accept", "accept4", "recvfrom", "recvmsg", "wait4", "waitid"}, waitSyscalls...)
+
 // SignalBlocked delivers sig to every thread of process pid that /proc
-// shows blocked in a readiness wait (select, poll, epoll), and returns
+// shows blocked waiting for work (select, poll, epoll; a blocking accept,
+// recvfrom or waitpid), and returns
 // driver.ErrNotBlocked, sending nothing, when none is. A signal sent to
 // the process as a whole goes to whichever thread the kernel picks, often
 // not the one that waits: only a signal that reaches the waiting thread
@@ -22,7 +28,7 @@ func SignalBlocked(pid int, sig syscall.Signal) error {
 	}
 	sent := 0
 	for _, t := range tasks {
-		if !slices.Contains(waitSyscalls, t.Syscall) {
+		if !slices.Contains(blockingSyscalls, t.Syscall) {
 			continue
 		}
 		if err := tgkill(pid, t.TID, sig); err != nil && err != syscall.ESRCH {

@@ -339,6 +339,7 @@ func TestBinaryRun(t *testing.T) {
 // process.
 func TestProcessParity(t *testing.T) {
 	t.Parallel()
+	why := map[string]string{} // the first failure of a rule, by target
 	outcomes := func(target string, args ...string) map[string]string {
 		dir := t.TempDir()
 		code, stdout, stderr := runSockspecBound(t, 3*time.Minute, append([]string{"run", "--target", target, "--report-dir", dir}, args...)...)
@@ -350,6 +351,10 @@ func TestProcessParity(t *testing.T) {
 			Rules []struct {
 				Rule    string `json:"rule"`
 				Outcome string `json:"outcome"`
+				Specs   []struct {
+					Name    string `json:"name"`
+					Message string `json:"message"`
+				} `json:"specs"`
 			} `json:"rules"`
 		}
 		if err := json.Unmarshal(b, &v); err != nil {
@@ -358,6 +363,11 @@ func TestProcessParity(t *testing.T) {
 		out := map[string]string{}
 		for _, r := range v.Rules {
 			out[r.Rule] = r.Outcome
+			for _, s := range r.Specs {
+				if s.Message != "" && why[target+r.Rule] == "" {
+					why[target+r.Rule] = s.Name + ": " + s.Message
+				}
+			}
 		}
 		return out
 	}
@@ -367,7 +377,8 @@ func TestProcessParity(t *testing.T) {
 	}
 	for _, r := range rules.All() {
 		if inproc[r.ID] != proc[r.ID] {
-			t.Errorf("%s: %s in process, %s as a process", r.ID, inproc[r.ID], proc[r.ID])
+			t.Errorf("%s: %s in process, %s as a process\nin process: %s\nas a process: %s", r.ID, inproc[r.ID], proc[r.ID],
+				why["reference"+r.ID], why["reference-process"+r.ID])
 		}
 	}
 	mut := outcomes("reference-process:ord03-verify-ignored", "--label-filter", "rule:ORD-03")
