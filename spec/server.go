@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -249,7 +250,11 @@ func (s *Server) dial(unbound bool) *Client {
 	ctx, cancel := s.bounded(ReplyBound)
 	defer cancel()
 	conn, err := s.Session.Dial(ctx, unbound)
-	if err != nil {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT):
+		// The server was up: it no longer takes connections.
+		Fail(fmt.Sprintf("the server no longer accepts connections (it died or closed its socket): %v", err))
+	case err != nil:
 		HarnessError("dialing %s: %v", s.Address(), err)
 	}
 	DeferCleanup(func() { conn.Close() }) // a spec may have closed it already

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,8 +15,8 @@ import (
 // Injector makes the faults of spec/driver happen to one running server
 // process from outside it: it is the driver.Injector of the sessions whose
 // server is a process of its own (adapters/process, adapters/blackbox).
-// Every fault it sets, and every strace firing, goes into the session's
-// trace as a HookFault call event, timed from the session's start.
+// Every strace firing goes into the session's trace as a HookFault call
+// event, timed from the session's start.
 type Injector struct {
 	pid      int
 	language string
@@ -102,7 +104,21 @@ func when(f driver.Fault) string {
 	return fmt.Sprintf("%d..%d", f.Nth, f.Last())
 }
 
-// Inject sets f and returns once it holds; see driver.Injector.
+// alive reports whether process pid still runs (is neither gone nor a
+// zombie).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
+}
+
+// Inject sets f and returns once it holds; see driver.Injector. Faults
+// via strace trace each firing; a resource fault (rlimit, cgroup) has no
+// firing of its own to see: the spec notes when it set and lifted it.
 func (in *Injector) Inject(ctx context.Context, f driver.Fault) (func() error, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
@@ -128,10 +144,15 @@ func (in *Injector) Inject(ctx context.Context, f driver.Fault) (func() error, e
 	if err != nil {
 		return nil, fmt.Errorf("osfault: injecting %s into pid %d: %w", f, in.pid, err)
 	}
-	if f.Via != driver.ViaStrace {
-		in.traceFault(time.Now(), in.pid, "set: "+f.String())
-	}
-	lift = sync.OnceValue(lift)
+	// A server that died of the fault leaves nothing to lift: its limit,
+	// its cgroup membership and its tracer went with it.
+	undo := lift
+	lift = sync.OnceValue(func() error {
+		if err := undo(); err != nil && alive(in.pid) {
+			return err
+		}
+		return nil
+	})
 	in.mu.Lock()
 	if in.closed {
 		in.mu.Unlock()
