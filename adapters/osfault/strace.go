@@ -329,7 +329,12 @@ func parseFiring(line string) (Firing, bool) {
 	if !strings.HasSuffix(line, " (INJECTED)") && !strings.HasSuffix(line, " (DELAYED)") {
 		return Firing{}, false
 	}
-	f := strings.SplitN(line, " ", 3)
+	// strace pads the pid to five columns: "4711  1764.5 accept4(…".
+	f := strings.SplitN(strings.TrimLeft(line, " "), " ", 2)
+	if len(f) < 2 {
+		return Firing{}, false
+	}
+	f = append(f[:1], strings.SplitN(strings.TrimLeft(f[1], " "), " ", 2)...)
 	if len(f) < 3 {
 		return Firing{}, false
 	}

@@ -67,6 +67,9 @@ func TestParseFiring(t *testing.T) {
 			Firing{Time: time.Unix(1796170537, 500000000), PID: 7, Syscall: "accept", Errno: "EMFILE"}, true},
 		{"28694 1796169826.446509 accept4(3, {sa_family=AF_INET}, [16], SOCK_CLOEXEC) = 4 (DELAYED)",
 			Firing{Time: time.Unix(1796169826, 446509000), PID: 28694, Syscall: "accept4"}, true},
+		// strace pads a pid of fewer than five digits.
+		{"5032  1796172019.100000 poll([{fd=3, events=POLLIN}], 1, 500) = -1 EINTR (Interrupted system call) (INJECTED)",
+			Firing{Time: time.Unix(1796172019, 100000000), PID: 5032, Syscall: "poll", Errno: "EINTR"}, true},
 		{"28694 1796169826.446509 accept4(3, {sa_family=AF_INET}, [16], SOCK_CLOEXEC) = 4", Firing{}, false},
 		{"28694 1796170537.336664 +++ exited with 0 +++", Firing{}, false},
 	} {
