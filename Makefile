@@ -2,7 +2,7 @@
 GO      ?= go
 PKGS    := ./...
 
-.PHONY: all test unit conformance mutants cpython matrix lint vet fmt-check imports bench serve clean
+.PHONY: all test unit conformance mutants cpython edge matrix lint vet fmt-check imports bench serve clean
 
 all: lint test
 
@@ -12,8 +12,8 @@ conformance:
 
 ## test: every check a change must pass: lint, import rules, unit tests with the race detector
 ## (the suite against the reference included), the conformance run, the mutants meta-suite, and
-## CPython 2.7 and 3.11 judged by their expectations.
-test: lint imports unit conformance mutants cpython
+## CPython 2.7 and 3.11 judged by their expectations, and every edge case reproduced.
+test: lint imports unit conformance mutants cpython edge
 
 ## unit: go test with the race detector over every package (-short: the meta-suite runs in 'mutants').
 unit:
@@ -23,6 +23,11 @@ unit:
 ## (CPYTHON="2.7 3.11" by default; any installed X.Y).
 cpython:
 	bash ci/cpython.sh
+
+## edge: every edge case of 'sockspec reproduce --list' against the reference (in and out of
+## process), CPython 2.7 and 3.11, and the two black-box fork servers; timelines in reports/edge.
+edge:
+	bash ci/edge.sh
 
 ## matrix: the rule × target table of every interpreter pyenv has, as reports/matrix/matrix.md.
 matrix:

@@ -43,9 +43,6 @@ func verdictOf(t *testing.T, args ...string) map[string]string {
 // does, judged as black boxes: the verdicts tell them apart (FRK-08), and
 // agree on what they share (the hostile clients).
 func TestBlackBoxForkingServers(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs two servers through the suite")
-	}
 	t.Parallel()
 	pythons := []string{"/usr/bin/python3"}
 	if p, err := cpython.Find("2.7"); err == nil {

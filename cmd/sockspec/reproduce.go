@@ -37,9 +37,14 @@ Flags:
   --seed N        the random seed (default: a new one, printed in the
                   rerun command)
   --report-dir D  also write junit.xml and report.json (timelines kept)
+  --expectations auto|none|FILE
+                  judge against the target's known deviations, as for
+                  sockspec run (auto: the file shipped for a cpython: target)
   -v              print every spec as it runs
 
-Exit status: as sockspec run.
+Exit status: as sockspec run: 0 when the case's rules hold (or, with
+expectations, behave as the expectations say), 1 when not, 2 for a
+harness error or bad flags.
 `
 
 func runReproduce(_ context.Context, e env) int {
@@ -52,6 +57,7 @@ func runReproduce(_ context.Context, e env) int {
 	fs.Int64Var(&o.Seed, "seed", 0, "")
 	fs.StringVar(&o.ReportDir, "report-dir", "", "")
 	fs.BoolVar(&o.Verbose, "v", false, "")
+	expect := fs.String("expectations", "auto", "")
 	// The case may come before or after the flags.
 	args := e.Args
 	var name string
@@ -87,6 +93,10 @@ func runReproduce(_ context.Context, e env) int {
 		return code
 	}
 	o.Target = target
+	if o.Expectations, err = loadExpectations(*expect, target); err != nil {
+		fmt.Fprintf(e.Stderr, "sockspec reproduce: --expectations: %v\n", err)
+		return 2
+	}
 	o.LabelFilter = c.LabelFilter()
 	spec.KeepTimelines(true)
 	defer killOnInterrupt()()
