@@ -5,22 +5,13 @@
 # reported and skipped, unless REQUIRE_CPYTHON=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-versions=${CPYTHON:-"2.7 3.11"}
 bin=$(mktemp -d)/sockspec
 trap 'rm -rf "$(dirname "$bin")"' EXIT
 go build -o "$bin" ./cmd/sockspec
 status=0
-for v in $versions; do
-  # A filter that matches no spec: the run only resolves the target.
-  if "$bin" run --target "cpython:$v" --label-filter 'rule:none' 2>&1 | grep -q "no Python $v"; then
-    if [ "${REQUIRE_CPYTHON:-0}" = 1 ]; then
-      echo "cpython.sh: Python $v is not installed (pyenv install $v)" >&2
-      status=1
-    else
-      echo "cpython.sh: skipping cpython:$v: not installed (pyenv install $v)"
-    fi
-    continue
-  fi
+. ci/lib.sh
+installed_cpythons cpython.sh
+for v in $cpythons; do
   echo "cpython.sh: cpython:$v"
   start=$(date +%s)
   # The expected failures print long traces: the log keeps them, the

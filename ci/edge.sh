@@ -32,17 +32,9 @@ reproduce() {
 }
 
 targets="reference reference-process"
-versions=${CPYTHON:-"2.7 3.11"}
-for v in $versions; do
-  if "$bin" run --target "cpython:$v" --label-filter 'rule:none' 2>&1 | grep -q "no Python $v"; then
-    if [ "${REQUIRE_CPYTHON:-0}" = 1 ]; then
-      echo "edge.sh: Python $v is not installed" >&2
-      status=1
-    else
-      echo "edge.sh: skipping cpython:$v: not installed"
-    fi
-    continue
-  fi
+. ci/lib.sh
+installed_cpythons edge.sh
+for v in $cpythons; do
   targets="$targets cpython:$v"
 done
 for t in $targets; do

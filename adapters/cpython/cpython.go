@@ -13,11 +13,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/sockspec/sockspec/adapters/process"
+	"github.com/sockspec/sockspec/adapters/pyenv"
 )
 
 //go:embed driver.py
@@ -59,84 +58,17 @@ func Find(which string) (string, error) {
 		}
 		return filepath.Abs(which)
 	}
-	if p := fromPyenv(which); p != "" {
+	if p := pyenv.Interpreter(which); p != "" {
 		return p, nil
 	}
 	p, err := exec.LookPath("python" + which)
 	if err != nil {
-		return "", fmt.Errorf("cpython: no Python %s: not among the pyenv versions (%s) and no python%s on PATH; give the interpreter's path instead (cpython:/path/to/python)", which, pyenvRoot(), which)
+		return "", fmt.Errorf("cpython: no Python %s: not among the pyenv versions (%s) and no python%s on PATH; give the interpreter's path instead (cpython:/path/to/python)", which, pyenv.Root(), which)
 	}
 	if strings.Contains(p, "/shims/") {
 		return "", fmt.Errorf("cpython: python%s on PATH is a pyenv shim (%s), and pyenv has no such version installed", which, p)
 	}
 	return p, nil
-}
-
-func pyenvRoot() string {
-	if r := os.Getenv("PYENV_ROOT"); r != "" {
-		return r
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".pyenv")
-}
-
-// fromPyenv finds the newest installed X.Y.Z of version X.Y.
-func fromPyenv(version string) string {
-	dirs, _ := filepath.Glob(filepath.Join(pyenvRoot(), "versions", version+".*"))
-	var found []string
-	for _, d := range dirs {
-		rest := strings.TrimPrefix(filepath.Base(d), version+".")
-		if _, err := strconv.Atoi(rest); err != nil {
-			continue // 3.11-dev, 3.11.7t…
-		}
-		exe := filepath.Join(d, "bin", "python"+version)
-		if _, err := os.Stat(exe); err == nil {
-			found = append(found, exe)
-		}
-	}
-	sort.Slice(found, func(i, j int) bool { return patchOf(found[i]) < patchOf(found[j]) })
-	if len(found) == 0 {
-		return ""
-	}
-	return found[len(found)-1]
-}
-
-func patchOf(exe string) int {
-	base := filepath.Base(filepath.Dir(filepath.Dir(exe)))
-	n, _ := strconv.Atoi(base[strings.LastIndex(base, ".")+1:])
-	return n
-}
-
-// Versions lists the X.Y versions pyenv has installed.
-func Versions() []string {
-	dirs, _ := filepath.Glob(filepath.Join(pyenvRoot(), "versions", "*.*.*"))
-	seen := map[string]bool{}
-	var out []string
-	for _, d := range dirs {
-		parts := strings.Split(filepath.Base(d), ".")
-		if len(parts) != 3 {
-			continue
-		}
-		v := parts[0] + "." + parts[1]
-		if !seen[v] && fromPyenv(v) != "" {
-			seen[v] = true
-			out = append(out, v)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return versionLess(out[i], out[j]) })
-	return out
-}
-
-func versionLess(a, b string) bool {
-	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
-	for i := range pa {
-		x, _ := strconv.Atoi(pa[i])
-		y, _ := strconv.Atoi(pb[i])
-		if x != y {
-			return x < y
-		}
-	}
-	return false
 }
 
 // driverFile writes driver.py where an interpreter can run it: a file
@@ -186,3 +118,6 @@ func Expectations(name, version string) (data []byte, file string, ok bool) {
 	}
 	return data, "adapters/cpython/" + file, true
 }
+
+// Versions lists the X.Y versions pyenv has installed, oldest first.
+func Versions() []string { return pyenv.Versions() }

@@ -8,13 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/sockspec/sockspec/adapters/pyenv"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -26,24 +27,7 @@ const lineWait = 10 * time.Second
 // tests run their snippets with: pyenv's newest 3.x and its 2.7, else the
 // system python3.
 func pythons(t *testing.T) []string {
-	root := os.Getenv("PYENV_ROOT")
-	if root == "" {
-		home, _ := os.UserHomeDir()
-		root = filepath.Join(home, ".pyenv")
-	}
-	var out []string
-	for _, pattern := range []string{"3.11.*/bin/python3.11", "2.7.*/bin/python2.7"} {
-		m, _ := filepath.Glob(filepath.Join(root, "versions", pattern))
-		sort.Strings(m)
-		if len(m) > 0 {
-			out = append(out, m[len(m)-1])
-		}
-	}
-	if len(out) == 0 {
-		if _, err := os.Stat("/usr/bin/python3"); err == nil {
-			out = append(out, "/usr/bin/python3")
-		}
-	}
+	out := pyenv.Available("3.11", "2.7")
 	if len(out) == 0 {
 		t.Skip("no Python interpreter: neither pyenv's 3.11 or 2.7 nor /usr/bin/python3")
 	}

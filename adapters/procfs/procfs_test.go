@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/sockspec/sockspec/adapters/pyenv"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -27,23 +28,9 @@ const bound = 10 * time.Second
 // interpreters are the real Python binaries (not pyenv's shims) to run
 // testdata/blocked.py with: pyenv's 3.11 and 2.7, else the system python3.
 func interpreters(t *testing.T) []string {
-	root := os.Getenv("PYENV_ROOT")
-	if root == "" {
-		home, _ := os.UserHomeDir()
-		root = filepath.Join(home, ".pyenv")
-	}
-	var out []string
-	for _, p := range []string{"3.11.*/bin/python3.11", "2.7.*/bin/python2.7"} {
-		if m, _ := filepath.Glob(filepath.Join(root, "versions", p)); len(m) > 0 {
-			sort.Strings(m)
-			out = append(out, m[len(m)-1])
-		}
-	}
+	out := pyenv.Available("3.11", "2.7")
 	if len(out) == 0 {
-		if _, err := os.Stat("/usr/bin/python3"); err != nil {
-			t.Skip("no Python interpreter: neither pyenv's 3.11 or 2.7 nor /usr/bin/python3")
-		}
-		out = append(out, "/usr/bin/python3")
+		t.Skip("no Python interpreter: neither pyenv's 3.11 or 2.7 nor /usr/bin/python3")
 	}
 	return out
 }

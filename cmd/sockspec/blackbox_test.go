@@ -12,9 +12,9 @@ import (
 	"github.com/sockspec/sockspec/adapters/cpython"
 )
 
-// verdictOf runs the suite against target and returns each rule's outcome
-// from the JSON report.
-func verdictOf(t *testing.T, args ...string) map[string]string {
+// verdictOf runs the suite with args and returns each rule's outcome from
+// the JSON report, and the first failure message of each rule that has one.
+func verdictOf(t *testing.T, args ...string) (outcome, why map[string]string) {
 	t.Helper()
 	dir := t.TempDir()
 	code, stdout, stderr := runSockspecBound(t, 3*time.Minute, append([]string{"run", "--report-dir", dir}, args...)...)
@@ -26,16 +26,25 @@ func verdictOf(t *testing.T, args ...string) map[string]string {
 		Rules []struct {
 			Rule    string `json:"rule"`
 			Outcome string `json:"outcome"`
+			Specs   []struct {
+				Name    string `json:"name"`
+				Message string `json:"message"`
+			} `json:"specs"`
 		} `json:"rules"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]string{}
+	outcome, why = map[string]string{}, map[string]string{}
 	for _, r := range v.Rules {
-		out[r.Rule] = r.Outcome
+		outcome[r.Rule] = r.Outcome
+		for _, s := range r.Specs {
+			if s.Message != "" && why[r.Rule] == "" {
+				why[r.Rule] = s.Name + ": " + s.Message
+			}
+		}
 	}
-	return out
+	return outcome, why
 }
 
 // The two classic fork-per-request servers of adapters/blackbox/testdata,
@@ -58,7 +67,8 @@ func TestBlackBoxForkingServers(t *testing.T) {
 			continue
 		}
 		judge := func(script string) map[string]string {
-			return verdictOf(t, "--target", "exec:"+python+" -B "+filepath.Join(testdata, script), "--dispatch", "forking")
+			v, _ := verdictOf(t, "--target", "exec:"+python+" -B "+filepath.Join(testdata, script), "--dispatch", "forking")
+			return v
 		}
 		reaper, noreap := judge("fork_reaper.py"), judge("fork_noreap.py")
 		if reaper["FRK-08"] != "PASS" || noreap["FRK-08"] != "FAIL" {

@@ -339,49 +339,18 @@ func TestBinaryRun(t *testing.T) {
 // process.
 func TestProcessParity(t *testing.T) {
 	t.Parallel()
-	why := map[string]string{} // the first failure of a rule, by target
-	outcomes := func(target string, args ...string) map[string]string {
-		dir := t.TempDir()
-		code, stdout, stderr := runSockspecBound(t, 3*time.Minute, append([]string{"run", "--target", target, "--report-dir", dir}, args...)...)
-		b, err := os.ReadFile(filepath.Join(dir, "report.json"))
-		if err != nil {
-			t.Fatalf("%s: status %d, no report: %v\nstdout %s\nstderr %s", target, code, err, stdout, stderr)
-		}
-		var v struct {
-			Rules []struct {
-				Rule    string `json:"rule"`
-				Outcome string `json:"outcome"`
-				Specs   []struct {
-					Name    string `json:"name"`
-					Message string `json:"message"`
-				} `json:"specs"`
-			} `json:"rules"`
-		}
-		if err := json.Unmarshal(b, &v); err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]string{}
-		for _, r := range v.Rules {
-			out[r.Rule] = r.Outcome
-			for _, s := range r.Specs {
-				if s.Message != "" && why[target+r.Rule] == "" {
-					why[target+r.Rule] = s.Name + ": " + s.Message
-				}
-			}
-		}
-		return out
-	}
-	inproc, proc := outcomes("reference"), outcomes("reference-process", "--validate-protocol")
+	inproc, inprocWhy := verdictOf(t, "--target", "reference")
+	proc, procWhy := verdictOf(t, "--target", "reference-process", "--validate-protocol")
 	if len(inproc) != len(rules.All()) {
 		t.Errorf("in process, %d rules judged of %d", len(inproc), len(rules.All()))
 	}
 	for _, r := range rules.All() {
 		if inproc[r.ID] != proc[r.ID] {
 			t.Errorf("%s: %s in process, %s as a process\nin process: %s\nas a process: %s", r.ID, inproc[r.ID], proc[r.ID],
-				why["reference"+r.ID], why["reference-process"+r.ID])
+				inprocWhy[r.ID], procWhy[r.ID])
 		}
 	}
-	mut := outcomes("reference-process:ord03-verify-ignored", "--label-filter", "rule:ORD-03")
+	mut, _ := verdictOf(t, "--target", "reference-process:ord03-verify-ignored", "--label-filter", "rule:ORD-03")
 	if mut["ORD-03"] != "FAIL" {
 		t.Errorf("the ORD-03 mutant as a process: %q, want FAIL", mut["ORD-03"])
 	}
