@@ -29,7 +29,8 @@ func (c stubChild) Wait() (int, error) { return 0, nil }
 
 func TestSpawner(t *testing.T) {
 	inner := &stubSpawner{}
-	s := &fakes.Spawner{Inner: inner, Fail: fakes.Nth(1, 3)}
+	var fired []int
+	s := &fakes.Spawner{Inner: inner, Fail: fakes.Nth(1, 3), OnFire: func(n int) { fired = append(fired, n) }}
 	for i, wantFail := range []bool{true, false, true, false} {
 		c, err := s.Spawn(impl.ChildSpec{})
 		if failed := err != nil; failed != wantFail {
@@ -45,6 +46,9 @@ func TestSpawner(t *testing.T) {
 	}
 	if s.Calls() != 4 || s.Failures() != 2 || inner.spawned.Load() != 2 {
 		t.Fatalf("calls %d, failures %d, started %d", s.Calls(), s.Failures(), inner.spawned.Load())
+	}
+	if len(fired) != 2 || fired[0] != 1 || fired[1] != 3 {
+		t.Fatalf("OnFire saw %v; want the failing calls 1 and 3", fired)
 	}
 	other := &fakes.Spawner{Inner: impl.ExecSpawner{Path: "/bin/prog"}, Fail: fakes.Always(), Errno: syscall.ENOMEM}
 	_, err := other.Spawn(impl.ChildSpec{})

@@ -51,6 +51,8 @@ type FaultyNetwork struct {
 	Accept []Fault
 	// ReadFrom chooses the failing ReadFrom calls of datagram sockets.
 	ReadFrom []Fault
+	// OnFire, when set, is told of each fault as it fires (a trace).
+	OnFire func(Injection)
 
 	accepts counter
 	reads   counter
@@ -150,9 +152,13 @@ func (f *FaultyNetwork) inject(c *counter, faults []Fault) (int, syscall.Errno) 
 }
 
 func (f *FaultyNetwork) note(op string, call int, err error) {
+	in := Injection{Op: op, Call: call, Err: err}
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.fired = append(f.fired, Injection{Op: op, Call: call, Err: err})
+	f.fired = append(f.fired, in)
+	f.mu.Unlock()
+	if f.OnFire != nil {
+		f.OnFire(in)
+	}
 }
 
 var _ impl.Network = (*FaultyNetwork)(nil)

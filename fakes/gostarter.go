@@ -18,13 +18,18 @@ var ErrCantStartThread = errors.New("can't start new thread")
 type GoStarter struct {
 	// Fail chooses the failing starts.
 	Fail Occurrences
+	// OnFire, when set, is told of each failing start (a trace).
+	OnFire func(call int)
 
 	calls counter
 }
 
 // Go runs f on a new goroutine, or fails as chosen.
 func (g *GoStarter) Go(f func()) error {
-	if _, fire := g.calls.next(g.Fail); fire {
+	if n, fire := g.calls.next(g.Fail); fire {
+		if g.OnFire != nil {
+			g.OnFire(n)
+		}
 		return fmt.Errorf("%w (%w)", ErrCantStartThread, syscall.EAGAIN)
 	}
 	go f()

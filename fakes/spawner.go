@@ -20,16 +20,21 @@ type Spawner struct {
 	Fail Occurrences
 	// Errno is the failure; 0 means EAGAIN.
 	Errno syscall.Errno
+	// OnFire, when set, is told of each failing call (a trace).
+	OnFire func(call int)
 
 	calls counter
 }
 
 // Spawn fails or starts a child.
 func (s *Spawner) Spawn(spec impl.ChildSpec) (impl.Child, error) {
-	if _, fire := s.calls.next(s.Fail); fire {
+	if n, fire := s.calls.next(s.Fail); fire {
 		errno := s.Errno
 		if errno == 0 {
 			errno = syscall.EAGAIN
+		}
+		if s.OnFire != nil {
+			s.OnFire(n)
 		}
 		return nil, &os.PathError{Op: "fork/exec", Path: s.path(), Err: errno}
 	}

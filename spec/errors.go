@@ -85,6 +85,35 @@ var _ = Describe("ERROR", func() {
 			Expect(c.ReadReply().Data).To(Equal("after\n"))
 			Expect(srv.Events()).To(HaveNotTraced(driver.HookHandleError))
 		})
+
+		Rule("ERR-04", "get_request failures on a seeded schedule reach no handle_error, and every client is served", func(ctx SpecContext) {
+			const clients, failures = 8, 4
+			cfg := m.Config()
+			op := "accept"
+			if m.Family.IsDatagram() {
+				op = "recvfrom"
+			}
+			// The run's seed picks which of the first get_request calls
+			// fail: the same seed, the same schedule.
+			cfg.Faults = driver.Scheduled(driver.Fault{Op: op, Errno: "ECONNABORTED", Nth: 1}, GinkgoRandomSeed(), failures, clients)
+			srv := StartServer(ctx, cfg)
+			srv.ServeForever(poll)
+			for i := range clients {
+				expectServed(srv, "client "+itoa(i))
+			}
+			failed := func() int {
+				n := 0
+				for _, e := range ReturnsOf(srv.Events(), driver.HookGetRequest) {
+					if e.Exception != nil {
+						n++
+					}
+				}
+				return n
+			}
+			// The events of an adapter process may trail the replies.
+			Eventually(failed).WithTimeout(ReplyBound).Should(Equal(failures), "the scheduled get_request failures")
+			Expect(srv.Events()).To(HaveNotTraced(driver.HookHandleError))
+		})
 	})
 
 	ForEachServer("a failing handle_error", nil, nil, func(m Matrix) {

@@ -53,6 +53,7 @@ func inspectHygiene(in driver.Inspector, before driver.Hygiene, countThreads boo
 	if err != nil {
 		return ""
 	}
+	note("proc", "at the end: "+procFacts(first))
 	busy := ""
 	if wall := first.Age - before.Age; wall >= busyWindow {
 		if share := float64(first.CPU-before.CPU) / float64(wall); share > busyShare {

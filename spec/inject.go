@@ -106,8 +106,13 @@ func (s *Server) WaitForFirings(n int) {
 func (s *Server) Inspect() driver.Hygiene {
 	GinkgoHelper()
 	h := s.inspectQuietly()
-	note("proc", fmt.Sprintf("pid %d: %d fds, %d children, %d zombies, %d threads, cpu %v", h.PID, h.FDs, h.Children, h.Zombies, h.Threads, h.CPU))
+	note("proc", procFacts(h))
 	return h
+}
+
+// procFacts is what /proc showed of a server process, in one line.
+func procFacts(h driver.Hygiene) string {
+	return fmt.Sprintf("pid %d: %d fds, %d children, %d zombies, %d threads, cpu %v", h.PID, h.FDs, h.Children, h.Zombies, h.Threads, h.CPU)
 }
 
 // Zombies counts the server's unreaped children (for Eventually).

@@ -79,6 +79,7 @@ func StartServer(ctx context.Context, cfg driver.ServerConfig) *Server {
 	if inspectable && !deferredBind {
 		if h, err := inspector.Inspect(ctx); err == nil {
 			baseline = &h
+			note("proc", "started: "+procFacts(h))
 		}
 	}
 	DeferCleanup(func() {

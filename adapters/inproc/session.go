@@ -115,7 +115,10 @@ func startSession(_ context.Context, dc driver.ServerConfig, mutation string, mu
 	if dc.HandleErrorRaises {
 		c.Overrides.HandleError = raisingHandleError
 	}
-	if err := faultsInto(&c, dc.Faults); err != nil {
+	fired := func(what string) {
+		s.trace.Append(driver.Event{Hook: driver.HookFault, Phase: driver.Call, Seq: s.seq.Add(1), PID: os.Getpid(), Time: time.Since(s.start), Result: what})
+	}
+	if err := faultsInto(&c, dc.Faults, fired); err != nil {
 		return nil, err
 	}
 	if mutate.Config != nil {

@@ -183,8 +183,9 @@ func errnoOf(name string) (syscall.Errno, error) {
 	return 0, fmt.Errorf("inproc: unknown errno %q: use EMFILE, ENFILE, ENOBUFS, ENOMEM, EAGAIN, ECONNABORTED, EINTR or EPERM", name)
 }
 
-// faultsInto installs cfg's faults into the reference's seams.
-func faultsInto(c *impl.Config, faults []driver.Fault) error {
+// faultsInto installs cfg's faults into the reference's seams; fired is
+// told of each firing, as the fault's op, errno and occurrence.
+func faultsInto(c *impl.Config, faults []driver.Fault, fired func(what string)) error {
 	var (
 		net     *fakes.FaultyNetwork
 		spawner *fakes.Spawner
@@ -200,7 +201,9 @@ func faultsInto(c *impl.Config, faults []driver.Fault) error {
 		switch f.Op {
 		case "accept", "recvfrom":
 			if net == nil {
-				net = &fakes.FaultyNetwork{Inner: impl.ListenConfig(*c)}
+				net = &fakes.FaultyNetwork{Inner: impl.ListenConfig(*c), OnFire: func(in fakes.Injection) {
+					fired(fmt.Sprintf("%s %v (occurrence %d)", in.Op, in.Err, in.Call))
+				}}
 			}
 			if f.Op == "accept" {
 				net.Accept = append(net.Accept, fakes.Fault{When: when, Errno: errno})
@@ -211,12 +214,13 @@ func faultsInto(c *impl.Config, faults []driver.Fault) error {
 			if spawner != nil {
 				return fmt.Errorf("inproc: one fork fault per session")
 			}
-			spawner = &fakes.Spawner{Fail: when, Errno: errno}
+			name := f.Errno
+			spawner = &fakes.Spawner{Fail: when, Errno: errno, OnFire: func(n int) { fired(fmt.Sprintf("fork %s (occurrence %d)", name, n)) }}
 		case "thread_start":
 			if starter != nil {
 				return fmt.Errorf("inproc: one thread_start fault per session")
 			}
-			starter = &fakes.GoStarter{Fail: when}
+			starter = &fakes.GoStarter{Fail: when, OnFire: func(n int) { fired(fmt.Sprintf("thread_start EAGAIN (occurrence %d)", n)) }}
 		}
 	}
 	if net != nil {
