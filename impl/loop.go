@@ -74,7 +74,10 @@ func (s *Server) HandleRequest(ctx context.Context) (err error) {
 //
 // Shutdown wakes the wait at once; a request that becomes ready in the same
 // instant is left to the next loop (SHD-07). Cancelling ctx stops the loop
-// like Shutdown does, and ServeForever then returns ctx.Err(). It returns nil
+// like Shutdown does, and ServeForever then returns context.Cause(ctx):
+// ctx.Err(), or the cause ctx was cancelled with. That is how a Go program's
+// signal handler ends the loop with its error, as a raising Python handler
+// ends serve_forever with its exception (SHD-12). It returns nil
 // after Shutdown, ErrServerClosed when ServerClose ends it (SHD-09) or was
 // called before (SHD-10), and the FatalError or handle_error failure that
 // stopped it. It may be called again after it returned (SHD-05).
@@ -99,8 +102,8 @@ func (s *Server) ServeForever(ctx context.Context, pollInterval time.Duration) (
 	stop := s.stopChan()
 
 	for {
-		if err := ctx.Err(); err != nil {
-			return err
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
 		}
 		if s.cfg.Dispatch == Forking {
 			if err := s.waitForChildSlot(stop); err != nil {
@@ -344,8 +347,8 @@ func closedOr(err error) error {
 
 // ctxOr returns ctx's error when ctx is done, else err.
 func ctxOr(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); cerr != nil {
-		return cerr
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
 	}
 	return err
 }

@@ -253,6 +253,26 @@ func TestServeForeverContext(t *testing.T) {
 	}
 }
 
+// SHD-12: a loop whose context is cancelled with a cause (a Go program's
+// signal handler) ends with that cause, and a later Shutdown returns at
+// once: nothing of the interrupted loop is left behind.
+func TestSHD12ServeForeverEndsWithTheCause(t *testing.T) {
+	s := newServer(t, impl.Config{Family: impl.TCP})
+	raised := errors.New("SIGUSR2 handler raised")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.ServeForever(ctx, hour) }()
+	cancel(raised)
+	if err := recv(t, done, "ServeForever"); !errors.Is(err, raised) {
+		t.Fatalf("ServeForever returned %v, want the cause %v", err, raised)
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	if err := s.Shutdown(sctx); err != nil {
+		t.Fatalf("Shutdown after the interrupted loop: %v", err)
+	}
+}
+
 // Only one loop serves at a time.
 func TestAlreadyServing(t *testing.T) {
 	s := newServer(t, impl.Config{Family: impl.TCP})

@@ -29,6 +29,7 @@ func (c Case) LabelFilter() string {
 var cases = []Case{
 	{"eintr-handle-request", "signals (a bomber) and EINTR injected by strace interrupt handle_request's timed wait: the deadline holds", []string{"TMO-04"}},
 	{"eintr-serve-forever", "signals and injected EINTR interrupt serve_forever's wait: nothing changes, no exception", []string{"EIN-04"}},
+	{"raising-signal", "a signal whose handler raises while serve_forever waits: the loop ends with the exception, and shutdown returns at once", []string{"SHD-12"}},
 	{"emfile-accept", "accept fails with EMFILE or ENFILE (the target's own fault, strace, or RLIMIT_NOFILE at the open count): no handle_error, no busy spin, the pending client is served once descriptors are free", []string{"RES-01", "ORD-04", "ERR-04"}},
 	{"fork-eagain", "fork fails with EAGAIN (the target's own fault, a pids cgroup at its limit, strace): handle_error, the client gets EOF, service goes on", []string{"FRK-10"}},
 	{"thread-eagain", "a request thread cannot start (the target's own fault, a pids cgroup at its limit): handle_error, EOF, server_close still works", []string{"THR-05"}},

@@ -113,6 +113,29 @@ var _ = Describe("SHUTDOWN", func() {
 		})
 	})
 
+	Describe("a raising signal handler", func() {
+		Rule("SHD-12", "a signal whose handler raises ends serve_forever with the exception, and a later shutdown returns at once", func(ctx SpecContext) {
+			srv := StartServer(ctx, driver.ServerConfig{Family: driver.TCP, Dispatch: driver.Sync})
+			// A long poll: the loop must end because the signal
+			// interrupted its wait, not because a poll ran out.
+			srv.ServeForever(slowPoll)
+			sg := srv.signaller()
+			ended := func() int {
+				// A session that sees the server's threads sends only
+				// while the loop waits (ErrNotBlocked otherwise).
+				_ = sg.Signal(ctx, "SIGUSR2")
+				return len(ReturnsOf(srv.Events(), driver.HookServeForever))
+			}
+			Eventually(ended).WithTimeout(StopBound).WithPolling(100*time.Millisecond).Should(Equal(1),
+				"serve_forever went on after its signal handler raised")
+			ret := ReturnsOf(srv.Events(), driver.HookServeForever)[0]
+			Expect(ret.Exception).NotTo(BeNil(), "serve_forever must end with the handler's exception")
+			// (Whether a loop started after it runs is SHD-04's business:
+			// CPython's shutdown leaves its flag set when no loop runs.)
+			Expect(srv.ShutdownWithin(quick)).To(HaveReturned(), "shutdown after the interrupted loop")
+		})
+	})
+
 	// A stream and a datagram server: each waits a slow poll where the
 	// rule is broken.
 	ForEachServer("the wake-up", []driver.Family{driver.TCP, driver.UDP}, []driver.Dispatch{driver.Sync}, func(m Matrix) {

@@ -195,6 +195,8 @@ func exceptionOf(err error) *driver.Exception {
 		return &driver.Exception{Type: "Panic", Message: fmt.Sprint(pe.Value), Kind: driver.Ordinary}
 	case errors.As(err, &ve):
 		return &driver.Exception{Type: "ValueError", Message: ve.msg, Kind: driver.Ordinary}
+	case errors.Is(err, ErrSignalRaised):
+		return &driver.Exception{Type: "SignalRaised", Message: err.Error(), Kind: driver.Ordinary}
 	}
 	return &driver.Exception{Type: "Error", Message: err.Error(), Kind: driver.Ordinary}
 }

@@ -102,11 +102,36 @@ func TestStartRefusesBadInput(t *testing.T) {
 	}
 }
 
-func TestSignalRefusesARaisingHandler(t *testing.T) {
+// SIGUSR2's handler raises into a running loop only: with no loop it is
+// ignored, as the Python adapter's is; an unknown signal is refused.
+func TestSignalRaisesIntoTheLoop(t *testing.T) {
+	ctx := context.Background()
 	s := start(t, &Target{}, driver.ServerConfig{Family: driver.TCP, Dispatch: driver.Sync})
-	err := s.(driver.Signaller).Signal(context.Background(), "SIGUSR2")
-	if err == nil || !strings.Contains(err.Error(), "SIGUSR2") {
-		t.Fatalf("Signal(SIGUSR2) = %v; want a refusal naming it", err)
+	sg := s.(driver.Signaller)
+	if err := sg.Signal(ctx, "SIGHUP"); err == nil || !strings.Contains(err.Error(), "SIGHUP") {
+		t.Fatalf("Signal(SIGHUP) = %v; want a refusal naming it", err)
+	}
+	if err := sg.Signal(ctx, "SIGUSR2"); err != nil {
+		t.Fatalf("Signal(SIGUSR2) with no loop: %v", err)
+	}
+	if err := s.ServeForever(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := sg.Signal(ctx, "SIGUSR2"); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err := s.Trace().Wait(wctx, func(es []driver.Event) bool {
+		for _, e := range es {
+			if e.Hook == driver.HookServeForever && e.Phase == driver.Return {
+				return e.Exception != nil && e.Exception.Type == "SignalRaised"
+			}
+		}
+		return false
+	})
+	if err != nil {
+		t.Fatalf("serve_forever did not end with SignalRaised: %v\n%v", err, s.Trace().Events())
 	}
 }
 

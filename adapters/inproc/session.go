@@ -36,6 +36,9 @@ type session struct {
 	mu      sync.Mutex
 	closed  bool
 	foreign []*foreignChild // reaped on Close
+	// interrupt ends the running ServeForever with a cause: what SIGUSR2's
+	// raising handler does to a Python loop (nil when no loop runs).
+	interrupt context.CancelCauseFunc
 }
 
 var familyOf = map[driver.Family]impl.Family{
@@ -266,13 +269,18 @@ func (s *session) ServeForever(ctx context.Context, poll time.Duration) error {
 	}
 	before := driver.Count(s.trace.Events(), driver.HookServeForever, driver.Call)
 	s.calls.Add(1)
+	loop, interrupt := context.WithCancelCause(s.life)
+	s.mu.Lock()
+	s.interrupt = interrupt
+	s.mu.Unlock()
 	go func() {
 		defer s.calls.Done()
+		defer interrupt(nil)
 		if s.mut.ServeForever != nil {
-			_ = s.mut.ServeForever(s.srv, s.life, poll)
+			_ = s.mut.ServeForever(s.srv, loop, poll)
 			return
 		}
-		_ = s.srv.ServeForever(s.life, poll)
+		_ = s.srv.ServeForever(loop, poll)
 	}()
 	return s.trace.Wait(ctx, func(es []driver.Event) bool {
 		return driver.Count(es, driver.HookServeForever, driver.Call) > before

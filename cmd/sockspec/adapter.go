@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sockspec/sockspec/adapters/inproc"
@@ -79,6 +81,18 @@ func (a *protocolAdapter) serve(in io.Reader) int {
 		Version: info.Version, Language: "go", Capabilities: info.Capabilities})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	usr2 := make(chan os.Signal, 1)
+	signal.Notify(usr2, syscall.SIGUSR2)
+	defer signal.Stop(usr2)
+	raising := make(chan struct{})
+	go func() {
+		defer close(raising)
+		a.raiseOn(ctx, usr2)
+	}()
+	defer func() {
+		cancel()
+		<-raising
+	}()
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 64<<10), driver.MaxLine)
 	status := 0
@@ -114,6 +128,26 @@ func (a *protocolAdapter) serve(in io.Reader) int {
 	a.calls.Wait()
 	a.flushEvents()
 	return status
+}
+
+// raiseOn is the protocol's raising SIGUSR2 handler, until ctx ends: each
+// signal of usr2 ends the session's serving loop with an error, the Go
+// analogue of an exception raised into serve_forever (SHD-12). The harness
+// sends it straight to this process, as it would to any server's.
+func (a *protocolAdapter) raiseOn(ctx context.Context, usr2 <-chan os.Signal) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-usr2:
+			a.mu.Lock()
+			s := a.session
+			a.mu.Unlock()
+			if r, ok := s.(interface{ RaiseInLoop() }); ok {
+				r.RaiseInLoop()
+			}
+		}
+	}
 }
 
 func (a *protocolAdapter) start(ctx context.Context, c driver.Command) {

@@ -42,6 +42,11 @@ func init() {
 			return ctx.Err()
 		}}})
 	polls := &pollGate{}
+	register(Mutant{Name: "shd12-signal-swallowed", Rule: "SHD-12",
+		Break: "the serving loop runs on whatever its signal handler raised: the interruption is swallowed",
+		Mutation: inproc.Mutation{ServeForever: func(s *impl.Server, ctx context.Context, poll time.Duration) error {
+			return s.ServeForever(context.WithoutCancel(ctx), poll)
+		}}})
 	register(Mutant{Name: "shd13-stop-at-next-poll", Rule: "SHD-13",
 		Break: "shutdown sets a flag the loop reads only when its poll times out",
 		Mutation: inproc.Mutation{
