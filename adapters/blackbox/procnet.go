@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sockspec/sockspec/adapters/procfs"
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
@@ -147,23 +148,11 @@ type member struct {
 
 // groupMembers lists the processes of group pgid, zombies included.
 func groupMembers(pgid int) []member {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
 	var ms []member
-	for _, path := range stats {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			continue // it exited while the directory was read
+	for pid, st := range procfs.Processes() {
+		if st.PGRP == pgid {
+			ms = append(ms, member{pid: pid, ppid: st.PPID, zombie: st.Zombie()})
 		}
-		// The command name is in parentheses and may hold anything: the
-		// fields that follow are state, ppid, pgrp.
-		s := string(b)
-		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(f) < 3 || f[2] != strconv.Itoa(pgid) {
-			continue
-		}
-		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(path)))
-		ppid, _ := strconv.Atoi(f[1])
-		ms = append(ms, member{pid: pid, ppid: ppid, zombie: f[0] == "Z"})
 	}
 	return ms
 }

@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/sockspec/sockspec/adapters/procfs"
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
@@ -104,18 +103,6 @@ func when(f driver.Fault) string {
 	return fmt.Sprintf("%d..%d", f.Nth, f.Last())
 }
 
-// alive reports whether process pid still runs (is neither gone nor a
-// zombie).
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
-}
-
 // Inject sets f and returns once it holds; see driver.Injector. Faults
 // via strace trace each firing; a resource fault (rlimit, cgroup) has no
 // firing of its own to see: the spec notes when it set and lifted it.
@@ -148,7 +135,7 @@ func (in *Injector) Inject(ctx context.Context, f driver.Fault) (func() error, e
 	// its cgroup membership and its tracer went with it.
 	undo := lift
 	lift = sync.OnceValue(func() error {
-		if err := undo(); err != nil && alive(in.pid) {
+		if err := undo(); err != nil && procfs.Alive(in.pid) {
 			return err
 		}
 		return nil

@@ -18,40 +18,69 @@ import (
 // Linux architecture Go runs on.
 const clockTicks = 100
 
-// procStat is the part of /proc/PID/stat the oracle reads.
-type procStat struct {
-	state      byte
-	ppid       int
-	threads    int
-	cpuTicks   int64
-	startTicks int64
+// Stat is the part of /proc/PID/stat the harness reads.
+type Stat struct {
+	State      byte // R, S, D, Z…
+	PPID       int
+	PGRP       int
+	Threads    int
+	CPUTicks   int64 // user and system time, in clock ticks
+	StartTicks int64 // start after boot, in clock ticks
 }
 
-func readStat(pid int) (procStat, error) {
+// Zombie reports whether the process has exited and awaits its reaping.
+func (s Stat) Zombie() bool { return s.State == 'Z' }
+
+// ReadStat reads /proc/PID/stat. The command name, in parentheses, may hold
+// spaces and parentheses itself, so fields are counted from the last ')'.
+func ReadStat(pid int) (Stat, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return procStat{}, err
+		return Stat{}, err
 	}
-	// The command name is in parentheses and may hold spaces: fields
-	// start after the last ')'.
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 || i+2 >= len(s) {
-		return procStat{}, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+		return Stat{}, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
 	}
 	f := strings.Fields(s[i+2:])
-	if len(f) < 20 {
-		return procStat{}, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	if len(f) < 20 || len(f[0]) != 1 {
+		return Stat{}, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
 	}
 	atoi := func(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
-	// f[0] is field 3 (state): utime is field 14, stime 15, num_threads 20, starttime 22.
-	return procStat{
-		state:      f[0][0],
-		ppid:       int(atoi(f[1])),
-		cpuTicks:   atoi(f[11]) + atoi(f[12]),
-		threads:    int(atoi(f[17])),
-		startTicks: atoi(f[19]),
+	// f[0] is field 3 (state): ppid is field 4, pgrp 5, utime 14, stime 15,
+	// num_threads 20, starttime 22.
+	return Stat{
+		State:      f[0][0],
+		PPID:       int(atoi(f[1])),
+		PGRP:       int(atoi(f[2])),
+		CPUTicks:   atoi(f[11]) + atoi(f[12]),
+		Threads:    int(atoi(f[17])),
+		StartTicks: atoi(f[19]),
 	}, nil
+}
+
+// Alive reports whether process pid runs: it exists and is no zombie.
+func Alive(pid int) bool {
+	st, err := ReadStat(pid)
+	return err == nil && !st.Zombie()
+}
+
+// Processes lists the pids of /proc, each with its stat; a process that
+// exits while the list is read is left out.
+func Processes() map[int]Stat {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	out := make(map[int]Stat, len(dirs))
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(filepath.Base(d))
+		if err != nil {
+			continue
+		}
+		if st, err := ReadStat(pid); err == nil {
+			out[pid] = st
+		}
+	}
+	return out
 }
 
 func uptime() (time.Duration, error) {
@@ -69,13 +98,13 @@ func uptime() (time.Duration, error) {
 
 // Inspect reads what process pid holds.
 func Inspect(pid int) (driver.Hygiene, error) {
-	st, err := readStat(pid)
+	st, err := ReadStat(pid)
 	if err != nil {
 		return driver.Hygiene{}, err
 	}
-	h := driver.Hygiene{PID: pid, Threads: st.threads, CPU: time.Duration(st.cpuTicks) * time.Second / clockTicks}
+	h := driver.Hygiene{PID: pid, Threads: st.Threads, CPU: time.Duration(st.CPUTicks) * time.Second / clockTicks}
 	if up, err := uptime(); err == nil {
-		h.Age = up - time.Duration(st.startTicks)*time.Second/clockTicks
+		h.Age = up - time.Duration(st.StartTicks)*time.Second/clockTicks
 	}
 	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 	if err != nil {
@@ -87,19 +116,12 @@ func Inspect(pid int) (driver.Hygiene, error) {
 			h.FDNames = append(h.FDNames, name)
 		}
 	}
-	procs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, p := range procs {
-		child, err := strconv.Atoi(filepath.Base(p))
-		if err != nil {
-			continue
-		}
-		cs, err := readStat(child)
-		if err != nil || cs.ppid != pid {
-			continue
-		}
-		if cs.state == 'Z' {
+	for _, cs := range Processes() {
+		switch {
+		case cs.PPID != pid:
+		case cs.Zombie():
 			h.Zombies++
-		} else {
+		default:
 			h.Children++
 		}
 	}

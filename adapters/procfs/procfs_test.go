@@ -209,3 +209,24 @@ func TestInspect(t *testing.T) {
 		t.Fatalf("Age %v; want the child's few moments", h.Age)
 	}
 }
+
+// ReadStat reads this process: its parent, its group, a running state;
+// an unknown pid is an error, and Alive says so too.
+func TestReadStat(t *testing.T) {
+	st, err := ReadStat(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.PPID != os.Getppid() || st.PGRP != syscall.Getpgrp() || st.Zombie() || st.Threads < 1 {
+		t.Errorf("ReadStat(self) = %+v; want ppid %d, pgrp %d, a live process", st, os.Getppid(), syscall.Getpgrp())
+	}
+	if !Alive(os.Getpid()) {
+		t.Error("Alive(self) is false")
+	}
+	if _, err := ReadStat(-1); err == nil || Alive(-1) {
+		t.Error("pid -1 reads as a process")
+	}
+	if _, ok := Processes()[os.Getpid()]; !ok {
+		t.Error("Processes() leaves this process out")
+	}
+}

@@ -10,12 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sockspec/sockspec/adapters/procfs"
 )
 
 // Bounds of the waits of the end-to-end tests. They are generous: each
@@ -247,18 +248,10 @@ func shortDir(t *testing.T) string {
 
 // childrenOf lists the processes whose parent is pid, zombies included.
 func childrenOf(pid int) []procStat {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
 	var out []procStat
-	for _, e := range ents {
-		n, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if st, err := readProcStat(n); err == nil && st.PPID == pid {
-			out = append(out, st)
+	for n, st := range procfs.Processes() {
+		if st.PPID == pid {
+			out = append(out, procStat{PID: n, Stat: st})
 		}
 	}
 	return out
