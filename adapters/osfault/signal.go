@@ -2,7 +2,6 @@ package osfault
 
 import (
 	"fmt"
-	"slices"
 	"syscall"
 
 	"github.com/sockspec/sockspec/adapters/procfs"
@@ -22,22 +21,17 @@ var blockingSyscalls = append([]string{"accept", "accept4", "recvfrom", "recvmsg
 // not the one that waits: only a signal that reaches the waiting thread
 // interrupts the wait, which is what the EINTR rules are about.
 func SignalBlocked(pid int, sig syscall.Signal) error {
-	tasks, err := procfs.Blocked(pid)
+	waiting, err := procfs.BlockedIn(pid, blockingSyscalls...)
 	if err != nil {
 		return err
 	}
-	sent := 0
-	for _, t := range tasks {
-		if !slices.Contains(blockingSyscalls, t.Syscall) {
-			continue
-		}
+	if len(waiting) == 0 {
+		return driver.ErrNotBlocked
+	}
+	for _, t := range waiting {
 		if err := tgkill(pid, t.TID, sig); err != nil && err != syscall.ESRCH {
 			return fmt.Errorf("osfault: signalling thread %d of %d: %w", t.TID, pid, err)
 		}
-		sent++
-	}
-	if sent == 0 {
-		return driver.ErrNotBlocked
 	}
 	return nil
 }

@@ -95,31 +95,32 @@ func parseSyscall(s string) string {
 	return syscallName(nr)
 }
 
-// BlockedIn reports whether some thread of process pid is in one of the
-// named syscalls, as Blocked names them. A signal bomber asks it before
-// each signal, so that the signal interrupts a wait and not a computation.
-func BlockedIn(pid int, names ...string) (bool, error) {
+// BlockedIn lists the threads of process pid that are in one of the named
+// syscalls, as Blocked names them; a name Blocked never gives is an error,
+// so that a misspelt wait is not silently never found. A signal bomber
+// asks it before each signal, and signals those threads only, so that the
+// signal interrupts a wait and not a computation.
+func BlockedIn(pid int, names ...string) ([]Task, error) {
 	if len(names) == 0 {
-		return false, fmt.Errorf("procfs: BlockedIn(%d): name at least one syscall, e.g. \"poll\"", pid)
+		return nil, fmt.Errorf("procfs: BlockedIn(%d): name at least one syscall, e.g. \"poll\"", pid)
 	}
-	want := map[string]bool{}
 	for _, n := range names {
 		if !knownName(n) {
-			return false, fmt.Errorf("procfs: BlockedIn(%d): %q is not a syscall Blocked names: use one of %s, or \"syscall N\"",
+			return nil, fmt.Errorf("procfs: BlockedIn(%d): %q is not a syscall Blocked names: use one of %s, or \"syscall N\"",
 				pid, n, strings.Join(knownNames(), ", "))
 		}
-		want[n] = true
 	}
 	tasks, err := Blocked(pid)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
+	var in []Task
 	for _, t := range tasks {
-		if want[t.Syscall] {
-			return true, nil
+		if slices.Contains(names, t.Syscall) {
+			in = append(in, t)
 		}
 	}
-	return false, nil
+	return in, nil
 }
 
 // knownName reports whether Blocked can name a thread's syscall n on some

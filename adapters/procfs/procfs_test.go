@@ -109,10 +109,11 @@ func TestBlockedIn(t *testing.T) {
 				}
 				pid := blockedChild(t, py, tc.mode)
 				eventually(t, fmt.Sprintf("process %d blocked in %s", pid, tc.in), func() (bool, error) {
-					return BlockedIn(pid, tc.in)
+					in, err := BlockedIn(pid, tc.in)
+					return len(in) == 1 && in[0].TID == pid, err
 				})
-				if in, _ := BlockedIn(pid, "futex", "epoll_wait"); in {
-					t.Fatalf("BlockedIn(futex, epoll_wait) is true of a process in %s", tc.in)
+				if in, _ := BlockedIn(pid, "futex", "epoll_wait"); len(in) > 0 {
+					t.Fatalf("BlockedIn(futex, epoll_wait) = %+v of a process in %s", in, tc.in)
 				}
 				tasks, err := Blocked(pid)
 				if err != nil {
