@@ -44,13 +44,8 @@ func runAdapter(_ context.Context, e env) int {
 	fs := flag.NewFlagSet("adapter", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	mutation := fs.String("mutation", "", "")
-	if err := fs.Parse(e.Args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(e.Stdout, adapterUsage)
-			return 0
-		}
-		fmt.Fprintf(e.Stderr, "sockspec adapter: %v\nRun 'sockspec help adapter' for the flags.\n", err)
-		return 2
+	if status, done := parseFlags(e, fs, "adapter", adapterUsage, e.Args); done {
+		return status
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(e.Stderr, "sockspec adapter: unexpected argument %q\n", fs.Arg(0))

@@ -7,6 +7,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -151,4 +153,20 @@ func signalContext() (ctx context.Context, again <-chan struct{}, stop func()) {
 		<-exited
 		cancel()
 	}
+}
+
+// parseFlags parses args into fs for the subcommand name. It answers -h
+// with usage (status 0) and a bad flag with what was wrong (status 2);
+// done is true then, and the subcommand returns status.
+func parseFlags(e env, fs *flag.FlagSet, name, usage string, args []string) (status int, done bool) {
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return 0, false
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(e.Stdout, usage)
+		return 0, true
+	}
+	fmt.Fprintf(e.Stderr, "sockspec %s: %v\nRun 'sockspec help %s' for the flags.\n", name, err, name)
+	return 2, true
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -76,13 +75,8 @@ func runMatrix(ctx context.Context, e env) int {
 	out := fs.String("out", filepath.Join("reports", "matrix"), "")
 	filter := fs.String("label-filter", "", "")
 	bound := fs.Duration("bound", 10*time.Minute, "")
-	if err := fs.Parse(e.Args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(e.Stdout, matrixUsage)
-			return 0
-		}
-		fmt.Fprintf(e.Stderr, "sockspec matrix: %v\nRun 'sockspec help matrix' for the flags.\n", err)
-		return 2
+	if status, done := parseFlags(e, fs, "matrix", matrixUsage, e.Args); done {
+		return status
 	}
 	if *targets == "" || fs.NArg() > 0 {
 		fmt.Fprintf(e.Stderr, "sockspec matrix: give the targets with --targets T1,T2 (and no other argument)\n")

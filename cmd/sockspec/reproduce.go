@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -64,13 +63,8 @@ func runReproduce(_ context.Context, e env) int {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		name, args = args[0], args[1:]
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(e.Stdout, reproduceUsage)
-			return 0
-		}
-		fmt.Fprintf(e.Stderr, "sockspec reproduce: %v\nRun 'sockspec help reproduce' for the flags.\n", err)
-		return 2
+	if status, done := parseFlags(e, fs, "reproduce", reproduceUsage, args); done {
+		return status
 	}
 	if name == "" && fs.NArg() > 0 {
 		name = fs.Arg(0)

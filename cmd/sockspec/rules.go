@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -32,13 +31,8 @@ func runRules(_ context.Context, e env) int {
 	fs := flag.NewFlagSet("rules", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	format := fs.String("format", "table", "")
-	if err := fs.Parse(e.Args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(e.Stdout, rulesUsage)
-			return 0
-		}
-		fmt.Fprintf(e.Stderr, "sockspec rules: %v\nRun 'sockspec help rules' for the flags.\n", err)
-		return 2
+	if status, done := parseFlags(e, fs, "rules", rulesUsage, e.Args); done {
+		return status
 	}
 	switch *format {
 	case "json":

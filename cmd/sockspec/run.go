@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -93,13 +92,8 @@ func runRun(_ context.Context, e env) int {
 	fs.BoolVar(&o.Verbose, "v", false, "")
 	validate := fs.Bool("validate-protocol", false, "")
 	expect := fs.String("expectations", "auto", "")
-	if err := fs.Parse(e.Args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(e.Stdout, runUsage)
-			return 0
-		}
-		fmt.Fprintf(e.Stderr, "sockspec run: %v\nRun 'sockspec help run' for the flags.\n", err)
-		return 2
+	if status, done := parseFlags(e, fs, "run", runUsage, e.Args); done {
+		return status
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(e.Stderr, "sockspec run: unexpected argument %q: every option is a flag; run 'sockspec help run'\n", fs.Arg(0))
