@@ -34,8 +34,10 @@ type adapter struct {
 	stderr  procgroup.TailBuffer
 	stdout  procgroup.TailBuffer // the server's own standard output, from output messages
 	exited  chan struct{}        // closed when the process is reaped and pending commands failed
-	readers sync.WaitGroup
-	writeMu sync.Mutex // one writer at a time: lines must not interleave
+	// stderrRead is closed when the adapter's standard error ends.
+	stderrRead chan struct{}
+	readers    sync.WaitGroup
+	writeMu    sync.Mutex // one writer at a time: lines must not interleave
 }
 
 // startAdapter runs the adapter and waits for its hello.
@@ -75,7 +77,7 @@ func startAdapter(ctx context.Context, t *Target) (*adapter, error) {
 	}
 	// A group of its own, so that request children die with it; and the
 	// kernel kills the adapter if the harness dies first.
-	p := &adapter{stdin: inW, start: time.Now(), pending: map[int64]chan driver.Message{}, exited: make(chan struct{})}
+	p := &adapter{stdin: inW, start: time.Now(), pending: map[int64]chan driver.Message{}, exited: make(chan struct{}), stderrRead: make(chan struct{})}
 	p.group, err = procgroup.Start(cmd)
 	inR.Close()
 	outW.Close()
@@ -126,9 +128,19 @@ func startAdapter(ctx context.Context, t *Target) (*adapter, error) {
 // wait fails every pending command once the adapter is reaped.
 func (p *adapter) wait() {
 	<-p.group.Exited()
+	// What the adapter wrote to stderr before it died explains its death:
+	// the error waits for the pipe to be read to its end, unless request
+	// children that outlive the adapter still hold it open.
+	select {
+	case <-p.stderrRead:
+	case <-time.After(stderrDrain):
+	}
 	p.fail(fmt.Errorf("%w (%v)", errAdapterGone, exitText(p.group.ExitErr())))
 	close(p.exited)
 }
+
+// stderrDrain bounds the wait for the rest of a dead adapter's stderr.
+const stderrDrain = 200 * time.Millisecond
 
 func exitText(err error) string {
 	if err == nil {
@@ -200,6 +212,7 @@ func (p *adapter) readStderr(r *os.File) {
 	defer p.readers.Done()
 	defer r.Close()
 	_, _ = io.Copy(&p.stderr, r)
+	close(p.stderrRead)
 }
 
 // fail records the first reason the adapter is unusable and wakes every
