@@ -201,6 +201,8 @@ func (s *session) awaitReady(ctx context.Context, envAddr string) error {
 			}
 		}
 		if exited == nil && liveMembers(s.group.PGID()) == 0 {
+			// All it wrote before it died explains its death.
+			s.outputEnded(outputBound)
 			return fmt.Errorf("blackbox: %q exited before it served (%s)%s", s.o.Command, exitText(s.group.ExitErr()), s.outputNote(firstLine))
 		}
 		select {
@@ -377,6 +379,19 @@ func (s *session) Close() error {
 	return s.closeErr
 }
 
+// outputEnded waits up to bound for the program's stdout and stderr to be
+// read to their end, and reports whether they were.
+func (s *session) outputEnded(bound time.Duration) bool {
+	done := make(chan struct{})
+	go func() { s.readers.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(bound):
+		return false
+	}
+}
+
 func (s *session) close() error {
 	var errs []error
 	if s.inject != nil {
@@ -386,16 +401,12 @@ func (s *session) close() error {
 	if err := s.group.Stop(TermGrace); err != nil {
 		errs = append(errs, fmt.Errorf("blackbox: %q: %w", s.o.Command, err))
 	}
-	done := make(chan struct{})
-	go func() { s.readers.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(outputBound):
+	if !s.outputEnded(outputBound) {
 		errs = append(errs, fmt.Errorf("blackbox: %q: a process that left its group still holds its output %v after the group ended", s.o.Command, outputBound))
 		for _, f := range s.outputs {
 			f.Close() // ends the readers' blocked reads
 		}
-		<-done
+		s.readers.Wait()
 	}
 	for _, f := range s.outputs {
 		f.Close()
