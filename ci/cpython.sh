@@ -9,6 +9,7 @@ bin=$(mktemp -d)/sockspec
 trap 'rm -rf "$(dirname "$bin")"' EXIT
 go build -o "$bin" ./cmd/sockspec
 status=0
+failed=()
 . ci/lib.sh
 installed_cpythons cpython.sh
 for v in $cpythons; do
@@ -19,9 +20,15 @@ for v in $cpythons; do
   mkdir -p "reports/cpython-$v"
   if ! "$bin" run --target "cpython:$v" --report-dir "reports/cpython-$v" > "reports/cpython-$v/run.log" 2>&1; then
     status=1
+    failed+=("$v")
   fi
   sed -n '/^sockspec: cpython/,/^PASS [0-9]/p' "reports/cpython-$v/run.log"
   echo "cpython.sh: the whole output is in reports/cpython-$v/run.log"
   echo "cpython.sh: cpython:$v took $(( $(date +%s) - start )) s"
+done
+# A CI log is often read from its end: repeat there what went wrong.
+for v in "${failed[@]}"; do
+  echo "cpython.sh: cpython:$v did not end as expected:"
+  unexpected "reports/cpython-$v/run.log"
 done
 exit $status

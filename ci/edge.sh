@@ -13,6 +13,7 @@ trap 'rm -rf "$(dirname "$bin")"' EXIT
 go build -o "$bin" ./cmd/sockspec
 cases=$("$bin" reproduce --list | tail -n +2 | awk '{print $1}')
 status=0
+failed=()
 
 # reproduce TARGET_LABEL WANT CASE ARGS...: runs one case, keeps its
 # output, and checks the exit status is WANT.
@@ -27,6 +28,7 @@ reproduce() {
     echo "edge.sh: $label $case: exit status $got, want $want (see $dir/$case.txt)" >&2
     tail -20 "$dir/$case.txt" >&2
     status=1
+    failed+=("$label $case: exit status $got, want $want")
   fi
   printf '  %-24s %s\n' "$case" "$(grep -E '^PASS [0-9]' "$dir/$case.txt" | tail -1)"
 }
@@ -61,4 +63,8 @@ if [ -n "$python" ]; then
     done
   done
 fi
+# A CI log is often read from its end: repeat there what went wrong.
+for f in "${failed[@]}"; do
+  echo "edge.sh: failed: $f"
+done
 exit $status

@@ -21,3 +21,15 @@ installed_cpythons() {
     cpythons="$cpythons $v"
   done
 }
+
+# unexpected LOG: prints the rows of a run's verdict table whose outcome
+# its expectations did not foresee and its harness failures; for a run
+# that died before its table, its last lines, which say why.
+unexpected() {
+  local log=$1
+  awk '$4 == "no" || $4 == "NO:"' "$log" | sed 's/^/  /'
+  grep -E '^harness failure' "$log" | sed 's/^/  /' || true
+  if ! grep -qE '^PASS [0-9]' "$log"; then
+    tail -20 "$log" | sed 's/^/  | /'
+  fi
+}

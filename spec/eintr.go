@@ -56,6 +56,12 @@ var _ = Describe("EINTR", func() {
 				c := srv.Dial().Send(driver.Echo(text))
 				Expect(c.ReadReply().Data).To(Equal(text + "\n"))
 			}
+			// The loop must be back in its wait, and signalled there, before
+			// shutdown: one asked while the last request still ends is seen
+			// at the loop's next check, with no wait to restart.
+			srv.WaitForReturns(driver.HookProcessRequest, 3)
+			n := bomber.Sent()
+			Eventually(bomber.Sent).WithTimeout(ReplyBound).Should(BeNumerically(">=", n+5))
 			Expect(srv.Shutdown()).To(HaveReturned())
 			bomber.Stop()
 			rets := ReturnsOf(srv.Events(), driver.HookServeForever)
