@@ -410,30 +410,62 @@ func TestHostileAdapterRun(t *testing.T) {
 	}
 }
 
-// processesRunning lists the pids whose command line mentions what.
-func processesRunning(what string) []string {
+// processesRunning lists the pids of the processes that run the program
+// path: one of their arguments is path itself. (The harness names it only
+// inside its --target, so it is not one of them.)
+func processesRunning(path string) []string {
 	var out []string
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, d := range dirs {
 		b, err := os.ReadFile(filepath.Join(d, "cmdline"))
-		if err == nil && strings.Contains(string(b), what) {
-			out = append(out, filepath.Base(d))
+		if err != nil {
+			continue
+		}
+		for _, arg := range strings.Split(string(b), "\x00") {
+			if arg == path {
+				out = append(out, filepath.Base(d))
+				break
+			}
 		}
 	}
 	return out
+}
+
+// hostileCopy is a copy, of this test's own, of a hostile adapter of
+// adapters/process/testdata/hostile: the interrupt tests find it in /proc
+// by its path, which no other test may share.
+func hostileCopy(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "adapters", "process", "testdata", "hostile", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // TestInterruptKillsAdapters interrupts a run (Ctrl-C) while an adapter
 // and the children it started are alive: none of them may outlive the run.
 func TestInterruptKillsAdapters(t *testing.T) {
 	t.Parallel()
-	path, err := filepath.Abs(filepath.Join("..", "..", "adapters", "process", "testdata", "hostile", "leaves-children.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	path := hostileCopy(t, "leaves-children.sh")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary(t), "run", "--target", "process:"+path, "--label-filter", "rule:ORD-03")
+	interruptOnceRunning(t, cmd, path)
+	if err := cmd.Wait(); err == nil {
+		t.Error("an interrupted run exited 0")
+	}
+	expectGone(t, path)
+}
+
+// interruptOnceRunning starts cmd, waits for the adapter path to run and
+// interrupts cmd (Ctrl-C); the caller waits for cmd.
+func interruptOnceRunning(t *testing.T, cmd *exec.Cmd, path string) {
+	t.Helper()
 	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -448,11 +480,14 @@ func TestInterruptKillsAdapters(t *testing.T) {
 		time.Sleep(10 * time.Millisecond) // polling /proc: nothing to wait on
 	}
 	cmd.Process.Signal(os.Interrupt)
-	if err := cmd.Wait(); err == nil {
-		t.Error("an interrupted run exited 0")
-	}
+}
+
+// expectGone fails the test when the adapter path still runs 20 s on.
+func expectGone(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
 	for len(processesRunning(path)) > 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond) // polling /proc: nothing to wait on
 	}
 	if left := processesRunning(path); len(left) > 0 {
 		t.Fatalf("adapter processes outlived the interrupted run: %v", left)

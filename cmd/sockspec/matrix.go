@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -140,31 +139,12 @@ var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 func safeName(target string) string { return unsafeChars.ReplaceAllString(target, "_") }
 
-// runColumn runs one target in a process of its own (Ginkgo runs one
-// suite a process) and reads its report.
+// runColumn runs the suite against one target in a process of its own.
 func runColumn(ctx context.Context, exe string, args []string, dir string, bound time.Duration) matrixColumn {
-	ctx, cancel := context.WithTimeout(ctx, bound)
-	defer cancel()
-	start := time.Now()
-	cmd := exec.CommandContext(ctx, exe, args...)
-	var stderr strings.Builder
-	cmd.Stdout = io.Discard
-	cmd.Stderr = &stderr
-	cmd.WaitDelay = 5 * time.Second
-	err := cmd.Run()
-	col := matrixColumn{Duration: time.Since(start), Status: cmd.ProcessState.ExitCode(), Cells: map[string]matrixCell{}}
-	if ctx.Err() != nil {
-		col.Error = fmt.Sprintf("stopped after %v", bound)
-		return col
-	}
-	b, rerr := os.ReadFile(filepath.Join(dir, "report.json"))
-	if rerr != nil {
-		col.Error = fmt.Sprintf("no report (%v): %s", err, firstLineOf(stderr.String()))
-		return col
-	}
-	var v spec.Verdict
-	if err := json.Unmarshal(b, &v); err != nil {
-		col.Error = err.Error()
+	run := runChild(ctx, exe, args, dir, bound)
+	col := matrixColumn{Duration: run.Duration, Status: run.Status, Error: run.Error, Cells: map[string]matrixCell{}}
+	v := run.Verdict
+	if v == nil {
 		return col
 	}
 	col.Version, col.Conformant = v.Version, v.Conformant
@@ -173,11 +153,6 @@ func runColumn(ctx context.Context, exe string, args []string, dir string, bound
 			Unforeseen: v.Expectations != "" && !r.AsExpected}
 	}
 	return col
-}
-
-func firstLineOf(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	return s
 }
 
 func writeMatrix(dir string, cols []matrixColumn) error {

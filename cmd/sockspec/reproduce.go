@@ -40,13 +40,14 @@ Flags:
                   judge against the target's known deviations, as for
                   sockspec run (auto: the file shipped for a cpython: target)
   -v              print every spec as it runs
-
+` + repeatUsage + `
 Exit status: as sockspec run: 0 when the case's rules hold (or, with
 expectations, behave as the expectations say), 1 when not, 2 for a
-harness error or bad flags.
+harness error or bad flags; with --repeat, the worst of the runs', and 1
+at least when an outcome changed from run to run.
 `
 
-func runReproduce(_ context.Context, e env) int {
+func runReproduce(ctx context.Context, e env) int {
 	fs := flag.NewFlagSet("reproduce", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var o spec.Options
@@ -57,6 +58,7 @@ func runReproduce(_ context.Context, e env) int {
 	fs.StringVar(&o.ReportDir, "report-dir", "", "")
 	fs.BoolVar(&o.Verbose, "v", false, "")
 	expect := fs.String("expectations", "auto", "")
+	repeat := fs.Int("repeat", 1, "")
 	// The case may come before or after the flags.
 	args := e.Args
 	var name string
@@ -82,9 +84,16 @@ func runReproduce(_ context.Context, e env) int {
 		fmt.Fprintf(e.Stderr, "sockspec reproduce: %v\n", err)
 		return 2
 	}
+	if *repeat < 1 {
+		fmt.Fprintf(e.Stderr, "sockspec reproduce: --repeat %d: give the number of runs, 1 or more\n", *repeat)
+		return 2
+	}
 	target, targetArgs, code := prepareTarget(e, "reproduce", *targetName, exec(), false)
 	if code != 0 {
 		return code
+	}
+	if *repeat > 1 {
+		return repeated(ctx, e, "reproduce", e.Args, *repeat, o.ReportDir)
 	}
 	o.Target = target
 	if o.Expectations, err = loadExpectations(*expect, target); err != nil {

@@ -74,12 +74,19 @@ Flags:
         target reports (adapters/cpython/expect), none shows the raw
         verdicts, FILE is a file of your own (format: the shipped ones)
   -v    print every spec as it runs
+  --repeat N
+        run the suite N times, each in a process of its own, and name the
+        rules whose outcome changed from run to run (a verdict that hangs
+        on timing); each run's output and reports go to DIR/run-K, DIR
+        being --report-dir (default: a new temporary directory)
 
 Exit status: 0 conformant (no FAIL, HANG or ERROR; with expectations:
 every rule as they say), 1 not conformant, 2 harness error or bad flags.
+With --repeat: the worst of the runs', and 1 at least when an outcome
+changed from run to run.
 `
 
-func runRun(_ context.Context, e env) int {
+func runRun(ctx context.Context, e env) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var o spec.Options
@@ -92,6 +99,7 @@ func runRun(_ context.Context, e env) int {
 	fs.BoolVar(&o.Verbose, "v", false, "")
 	validate := fs.Bool("validate-protocol", false, "")
 	expect := fs.String("expectations", "auto", "")
+	repeat := fs.Int("repeat", 1, "")
 	if status, done := parseFlags(e, fs, "run", runUsage, e.Args); done {
 		return status
 	}
@@ -99,9 +107,16 @@ func runRun(_ context.Context, e env) int {
 		fmt.Fprintf(e.Stderr, "sockspec run: unexpected argument %q: every option is a flag; run 'sockspec help run'\n", fs.Arg(0))
 		return 2
 	}
+	if *repeat < 1 {
+		fmt.Fprintf(e.Stderr, "sockspec run: --repeat %d: give the number of runs, 1 or more\n", *repeat)
+		return 2
+	}
 	target, _, code := prepareTarget(e, "run", *targetName, exec(), *validate)
 	if code != 0 {
 		return code
+	}
+	if *repeat > 1 {
+		return repeated(ctx, e, "run", e.Args, *repeat, o.ReportDir)
 	}
 	o.Target = target
 	var err error
