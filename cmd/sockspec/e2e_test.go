@@ -11,11 +11,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/sockspec/sockspec/adapters/procfs"
 	"github.com/sockspec/sockspec/spec/rules"
 )
 
@@ -455,23 +457,42 @@ func TestInterruptKillsAdapters(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary(t), "run", "--target", "process:"+path, "--label-filter", "rule:ORD-03")
-	interruptOnceRunning(t, cmd, path)
+	// Not the adapter that the harness starts to read its hello: the one
+	// of the session, once it has started its children.
+	interruptOnceRunning(t, cmd, path, func(adapter procfs.Stat, pid int) bool {
+		for _, st := range procfs.Processes() {
+			if st.PPID == pid {
+				return true
+			}
+		}
+		return false
+	})
 	if err := cmd.Wait(); err == nil {
 		t.Error("an interrupted run exited 0")
 	}
 	expectGone(t, path)
 }
 
-// interruptOnceRunning starts cmd, waits for the adapter path to run and
-// interrupts cmd (Ctrl-C); the caller waits for cmd.
-func interruptOnceRunning(t *testing.T, cmd *exec.Cmd, path string) {
+// interruptOnceRunning starts cmd, waits for a process running the
+// adapter path of which ready (given its /proc/PID/stat and pid) holds,
+// and interrupts cmd (Ctrl-C); the caller waits for cmd.
+func interruptOnceRunning(t *testing.T, cmd *exec.Cmd, path string, ready func(adapter procfs.Stat, pid int) bool) {
 	t.Helper()
 	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	running := func() bool {
+		for _, p := range processesRunning(path) {
+			pid, _ := strconv.Atoi(p)
+			if st, err := procfs.ReadStat(pid); err == nil && ready(st, pid) {
+				return true
+			}
+		}
+		return false
+	}
 	deadline := time.Now().Add(20 * time.Second)
-	for len(processesRunning(path)) == 0 {
+	for !running() {
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()
 			cmd.Wait()
