@@ -301,6 +301,12 @@ func WriteSummary(w io.Writer, v *Verdict) {
 			fmt.Fprintf(w, "  … and %d more in report.json\n", shown-10)
 		}
 	}
+	fmt.Fprintln(w, v.Tally())
+}
+
+// Tally is the verdict in one line: the count of each outcome, then
+// whether the target conforms (or, with expectations, behaves as they say).
+func (v *Verdict) Tally() string {
 	var parts []string
 	for _, o := range []Outcome{OutcomePass, OutcomeFail, OutcomeNonStrict, OutcomeNA, OutcomeHang, OutcomeError} {
 		parts = append(parts, fmt.Sprintf("%s %d", o, v.Counts[o]))
@@ -309,14 +315,14 @@ func WriteSummary(w io.Writer, v *Verdict) {
 	if !v.Conformant {
 		verdict = "NOT CONFORMANT"
 	}
-	if withExpect {
+	if v.Expectations != "" {
 		if v.Conformant {
 			verdict = "AS EXPECTED by " + v.Expectations
 		} else {
 			verdict = fmt.Sprintf("NOT AS EXPECTED: %d rules differ from %s", v.Unexpected, v.Expectations)
 		}
 	}
-	fmt.Fprintf(w, "%s — %s\n", strings.Join(parts, " · "), verdict)
+	return strings.Join(parts, " · ") + " — " + verdict
 }
 
 func firstLine(s string) string {

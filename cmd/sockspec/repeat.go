@@ -33,8 +33,8 @@ const repeatUsage = `  --repeat N      run N times, each in a process of its own
 // an outcome changed: a verdict that depends on the moment is no verdict.
 //
 // Each run gets a seed of its own, so that the order of the specs changes
-// too, unless args name one.
-func repeated(ctx context.Context, e env, command string, args []string, n int, dir string) int {
+// too, unless seed (the one --seed gave, 0 for none) names one.
+func repeated(ctx context.Context, e env, command string, args []string, n int, dir string, seed int64) int {
 	exe, err := os.Executable()
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "sockspec %s: --repeat: %v\n", command, err)
@@ -46,17 +46,20 @@ func repeated(ctx context.Context, e env, command string, args []string, n int, 
 			return 2
 		}
 	}
-	args = withoutFlags(args, "repeat", "report-dir")
-	seeded := len(withoutFlags(args, "seed")) < len(args)
-	firstSeed := time.Now().Unix()
+	args = withoutFlags(args, "repeat", "report-dir", "seed")
+	seedGiven := seed != 0
+	if !seedGiven {
+		seed = time.Now().Unix()
+	}
 	status := 0
 	var runs []childRun
 	for i := 1; i <= n && ctx.Err() == nil; i++ {
 		runDir := filepath.Join(dir, fmt.Sprintf("run-%d", i))
-		childArgs := append(append([]string{command}, args...), "--report-dir", runDir)
-		if !seeded {
-			childArgs = append(childArgs, "--seed", fmt.Sprint(firstSeed+int64(i-1)))
+		runSeed := seed
+		if !seedGiven {
+			runSeed += int64(i - 1)
 		}
+		childArgs := append(append([]string{command}, args...), "--report-dir", runDir, "--seed", fmt.Sprint(runSeed))
 		r := runChild(ctx, exe, childArgs, runDir, repeatBound)
 		fmt.Fprintf(e.Stdout, "sockspec %s: run %d/%d: %s\n", command, i, n, describeRun(r))
 		runs = append(runs, r)
@@ -84,27 +87,13 @@ func repeated(ctx context.Context, e env, command string, args []string, n int, 
 	return status
 }
 
-// describeRun is one run in a line: its status, time, seed and counts.
+// describeRun is one run in a line: its status, time, seed and tally.
 func describeRun(r childRun) string {
 	took := r.Duration.Round(100 * time.Millisecond)
-	v := r.Verdict
-	if v == nil {
+	if r.Verdict == nil {
 		return fmt.Sprintf("exit %d after %v: %s", r.Status, took, r.Error)
 	}
-	var parts []string
-	for _, o := range []spec.Outcome{spec.OutcomePass, spec.OutcomeFail, spec.OutcomeNonStrict, spec.OutcomeNA, spec.OutcomeHang, spec.OutcomeError} {
-		parts = append(parts, fmt.Sprintf("%s %d", o, v.Counts[o]))
-	}
-	judged := "conformant"
-	switch {
-	case v.Expectations != "" && v.Conformant:
-		judged = "as expected"
-	case v.Expectations != "":
-		judged = fmt.Sprintf("%d rules not as expected", v.Unexpected)
-	case !v.Conformant:
-		judged = "not conformant"
-	}
-	return fmt.Sprintf("exit %d in %v, seed %d: %s — %s", r.Status, took, v.Seed, strings.Join(parts, " · "), judged)
+	return fmt.Sprintf("exit %d in %v, seed %d: %s", r.Status, took, r.Verdict.Seed, r.Verdict.Tally())
 }
 
 // changedRule is a rule whose outcome was not the same in every run.
@@ -119,48 +108,36 @@ type changedRule struct {
 // run there. It also returns how many runs it compared.
 func changedRules(runs []childRun) ([]changedRule, int) {
 	const notRun spec.Outcome = "not run"
-	byRule := map[string]map[spec.Outcome][]int{}
-	judged := 0
+	var judged []int // the runs, from 1, that left a report
+	outcomeIn := map[int]map[string]spec.Outcome{}
+	rulesSeen := map[string]bool{}
 	for i, r := range runs {
 		if r.Verdict == nil {
 			continue
 		}
-		judged++
+		judged = append(judged, i+1)
+		outcomeIn[i+1] = map[string]spec.Outcome{}
 		for _, rr := range r.Verdict.Rules {
-			if byRule[rr.Rule] == nil {
-				byRule[rr.Rule] = map[spec.Outcome][]int{}
-			}
-			byRule[rr.Rule][rr.Outcome] = append(byRule[rr.Rule][rr.Outcome], i+1)
+			outcomeIn[i+1][rr.Rule] = rr.Outcome
+			rulesSeen[rr.Rule] = true
 		}
 	}
 	var changed []changedRule
-	for rule, outcomes := range byRule {
-		seen := 0
-		for _, ns := range outcomes {
-			seen += len(ns)
-		}
-		if seen < judged {
-			for i, r := range runs {
-				if r.Verdict != nil && !hasRule(r.Verdict, rule) {
-					outcomes[notRun] = append(outcomes[notRun], i+1)
-				}
+	for rule := range rulesSeen {
+		byOutcome := map[spec.Outcome][]int{}
+		for _, n := range judged {
+			o, ok := outcomeIn[n][rule]
+			if !ok {
+				o = notRun
 			}
+			byOutcome[o] = append(byOutcome[o], n)
 		}
-		if len(outcomes) > 1 {
-			changed = append(changed, changedRule{Rule: rule, Runs: outcomes})
+		if len(byOutcome) > 1 {
+			changed = append(changed, changedRule{Rule: rule, Runs: byOutcome})
 		}
 	}
 	sort.Slice(changed, func(i, j int) bool { return changed[i].Rule < changed[j].Rule })
-	return changed, judged
-}
-
-func hasRule(v *spec.Verdict, rule string) bool {
-	for _, r := range v.Rules {
-		if r.Rule == rule {
-			return true
-		}
-	}
-	return false
+	return changed, len(judged)
 }
 
 // writeChanged prints a row a changed rule: each outcome with its runs,

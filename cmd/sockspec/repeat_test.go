@@ -136,10 +136,11 @@ func TestRepeatedRunInterrupted(t *testing.T) {
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, binary(t), "run", "--repeat", "3", "--target", "process:"+path, "--label-filter", "rule:ORD-03", "--report-dir", dir)
 	cmd.Stdout, cmd.Stderr = &out, &out
-	// Not the adapter that the harness starts to read its hello: the one
-	// of the first run, a child of that run's process.
+	// Not an adapter that a harness starts to read its hello: the one of
+	// the first run's session, once that run's suite has begun.
 	interruptOnceRunning(t, cmd, path, func(adapter procfs.Stat, _ int) bool {
-		return adapter.PPID != cmd.Process.Pid
+		b, _ := os.ReadFile(filepath.Join(dir, "run-1", childOutput))
+		return adapter.PPID != cmd.Process.Pid && bytes.Contains(b, []byte("sockspec: the BaseServer contract"))
 	})
 	cmd.Wait()
 	if got := cmd.ProcessState.ExitCode(); got != 2 {
@@ -159,4 +160,21 @@ func TestRepeatedRunInterrupted(t *testing.T) {
 		t.Error("a second run started after the interrupt")
 	}
 	expectGone(t, path)
+}
+
+// A bad flag value is refused once, before any run starts.
+func TestRepeatedRunsCheckFlagsFirst(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary(t), "run", "--repeat", "2", "--expectations", filepath.Join(dir, "missing.json"), "--report-dir", dir)
+	cmd.WaitDelay = time.Second
+	out, _ := cmd.CombinedOutput()
+	if got := cmd.ProcessState.ExitCode(); got != 2 || !strings.Contains(string(out), "--expectations") {
+		t.Errorf("exit status %d, want 2 with a word on --expectations; output:\n%s", got, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "run-1")); err == nil {
+		t.Error("a run started despite the bad flag")
+	}
 }

@@ -92,13 +92,20 @@ func runReproduce(ctx context.Context, e env) int {
 	if code != 0 {
 		return code
 	}
-	if *repeat > 1 {
-		return repeated(ctx, e, "reproduce", e.Args, *repeat, o.ReportDir)
-	}
 	o.Target = target
 	if o.Expectations, err = loadExpectations(*expect, target); err != nil {
 		fmt.Fprintf(e.Stderr, "sockspec reproduce: --expectations: %v\n", err)
 		return 2
+	}
+	if ctx.Err() != nil {
+		// Interrupted while the target was probed, before the suite (and
+		// its own interrupt handling) began.
+		fmt.Fprintf(e.Stderr, "sockspec reproduce: interrupted before the first spec\n")
+		return 2
+	}
+	if *repeat > 1 {
+		// Each run reads the expectations again; they were checked here.
+		return repeated(ctx, e, "reproduce", e.Args, *repeat, o.ReportDir, o.Seed)
 	}
 	o.LabelFilter = c.LabelFilter()
 	spec.KeepTimelines(true)

@@ -115,14 +115,21 @@ func runRun(ctx context.Context, e env) int {
 	if code != 0 {
 		return code
 	}
-	if *repeat > 1 {
-		return repeated(ctx, e, "run", e.Args, *repeat, o.ReportDir)
-	}
 	o.Target = target
 	var err error
 	if o.Expectations, err = loadExpectations(*expect, target); err != nil {
 		fmt.Fprintf(e.Stderr, "sockspec run: --expectations: %v\n", err)
 		return 2
+	}
+	if ctx.Err() != nil {
+		// Interrupted while the target was probed, before the suite (and
+		// its own interrupt handling) began.
+		fmt.Fprintf(e.Stderr, "sockspec run: interrupted before the first spec\n")
+		return 2
+	}
+	if *repeat > 1 {
+		// Each run reads the expectations again; they were checked here.
+		return repeated(ctx, e, "run", e.Args, *repeat, o.ReportDir, o.Seed)
 	}
 	defer killOnInterrupt()()
 	spec.SetSummaryWriter(e.Stdout)
