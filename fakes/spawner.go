@@ -1,71 +1,30 @@
 package fakes
 
 import (
-	"os"
-	"syscall"
+	"sync/atomic"
 
 	"github.com/sockspec/sockspec/impl"
 )
 
-// Spawner is an impl.Spawner that fails chosen Spawn calls the way fork
-// fails under a process limit (FRK-10), and otherwise starts the child with
-// Inner. The error is what os.StartProcess returns then: an *os.PathError
-// with Op "fork/exec" wrapping the errno, so errors.Is(err, syscall.EAGAIN)
-// holds. Calls are counted from 1, failed ones included.
-type Spawner struct {
-	// Inner starts the children of the calls that do not fail; nil means
-	// impl.ExecSpawner{}.
-	Inner impl.Spawner
-	// Fail chooses the failing calls.
-	Fail Occurrences
-	// Errno is the failure; 0 means EAGAIN.
-	Errno syscall.Errno
-	// OnFire, when set, is told of each failing call (a trace).
-	OnFire func(call int)
+// StubSpawner is an impl.Spawner that starts no process: each Spawn
+// returns a child whose Wait reports exit status 0 at once. Tests of the
+// forking path that care about the parent's bookkeeping (how often it
+// forks, how a failed fork is reported) use it where a real child would
+// only add time.
+type StubSpawner struct{ spawned atomic.Int32 }
 
-	calls counter
+// Spawn hands back a stub child with a pid no real process has (above
+// the kernel's pid_max of 2^22).
+func (s *StubSpawner) Spawn(impl.ChildSpec) (impl.Child, error) {
+	return stubChild(1<<22 + s.spawned.Add(1)), nil
 }
 
-// Spawn fails or starts a child.
-func (s *Spawner) Spawn(spec impl.ChildSpec) (impl.Child, error) {
-	if n, fire := s.calls.next(s.Fail); fire {
-		errno := s.Errno
-		if errno == 0 {
-			errno = syscall.EAGAIN
-		}
-		if s.OnFire != nil {
-			s.OnFire(n)
-		}
-		return nil, &os.PathError{Op: "fork/exec", Path: s.path(), Err: errno}
-	}
-	inner := s.Inner
-	if inner == nil {
-		inner = impl.ExecSpawner{}
-	}
-	return inner.Spawn(spec)
-}
+// Spawned counts the children handed back so far.
+func (s *StubSpawner) Spawned() int { return int(s.spawned.Load()) }
 
-// path is the program a failed call would have started.
-func (s *Spawner) path() string {
-	if e, ok := s.Inner.(impl.ExecSpawner); ok && e.Path != "" {
-		return e.Path
-	}
-	if exe, err := os.Executable(); err == nil {
-		return exe
-	}
-	return os.Args[0]
-}
+type stubChild int
 
-// Calls is the number of Spawn calls so far.
-func (s *Spawner) Calls() int {
-	n, _ := s.calls.counts()
-	return n
-}
+func (c stubChild) PID() int           { return int(c) }
+func (c stubChild) Wait() (int, error) { return 0, nil }
 
-// Failures is the number of Spawn calls that failed on purpose.
-func (s *Spawner) Failures() int {
-	_, n := s.calls.counts()
-	return n
-}
-
-var _ impl.Spawner = (*Spawner)(nil)
+var _ impl.Spawner = (*StubSpawner)(nil)

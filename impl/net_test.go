@@ -12,8 +12,9 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/sockspec/sockspec/fakes"
 	"github.com/sockspec/sockspec/impl"
+	"github.com/sockspec/sockspec/internal/inject"
+	"github.com/sockspec/sockspec/netsim"
 )
 
 func openFDs(t testing.TB) int {
@@ -314,7 +315,7 @@ func TestNET10InMemoryNameNotRemoved(t *testing.T) {
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := newServer(t, impl.Config{Family: impl.UnixDatagram, Address: path, Network: &fakes.Network{}})
+	s := newServer(t, impl.Config{Family: impl.UnixDatagram, Address: path, Network: &netsim.Network{}})
 	s.ServerClose()
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("a file the server never created was removed: %v", err)
@@ -326,7 +327,7 @@ func TestNET10InMemoryNameNotRemoved(t *testing.T) {
 func TestListenConfigKeepsOptions(t *testing.T) {
 	cfg := impl.Config{Family: impl.TCP, AllowReusePort: true}
 	s := newServer(t, impl.Config{Family: impl.TCP, AllowReusePort: true,
-		Network: &fakes.FaultyNetwork{Inner: impl.ListenConfig(cfg)}})
+		Network: &inject.FaultyNetwork{Inner: impl.ListenConfig(cfg)}})
 	ln := s.Listener().(interface{ Unwrap() net.Listener }).Unwrap()
 	if got := sockoptOf(t, ln, syscall.SO_REUSEADDR); got != 0 {
 		t.Fatalf("SO_REUSEADDR=%d, want 0", got)

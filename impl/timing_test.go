@@ -8,8 +8,8 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/sockspec/sockspec/fakes"
 	"github.com/sockspec/sockspec/impl"
+	"github.com/sockspec/sockspec/netsim"
 )
 
 // These tests run the server on an in-memory network inside a synctest
@@ -21,7 +21,7 @@ import (
 func TestTMO02TimeoutExpires(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rec := &recorder{}
-		s := newServer(t, impl.Config{Family: impl.TCP, Network: &fakes.Network{}, Timeout: impl.After(time.Second), Trace: rec.trace()})
+		s := newServer(t, impl.Config{Family: impl.TCP, Network: &netsim.Network{}, Timeout: impl.After(time.Second), Trace: rec.trace()})
 		start := time.Now()
 		if err := s.HandleRequest(context.Background()); err != nil {
 			t.Fatal(err)
@@ -39,7 +39,7 @@ func TestTMO02TimeoutExpires(t *testing.T) {
 // at once when nothing is pending, the request when one is.
 func TestTMO03ZeroTimeoutPolls(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n := &fakes.Network{}
+		n := &netsim.Network{}
 		rec := &recorder{}
 		s := newServer(t, impl.Config{Family: impl.TCP, Network: n, Timeout: impl.After(0), Trace: rec.trace(),
 			Handler: impl.LineTransform(func(b []byte) []byte { return b })})
@@ -69,7 +69,7 @@ func TestTMO03ZeroTimeoutPolls(t *testing.T) {
 // readiness wait early with nothing pending, as a signal or a wake-up of
 // the poller does.
 type wakingNetwork struct {
-	*fakes.Network
+	*netsim.Network
 	after time.Duration
 }
 
@@ -78,11 +78,11 @@ func (w *wakingNetwork) Listen(ctx context.Context, network, address string) (ne
 	if err != nil {
 		return nil, err
 	}
-	return &wakingListener{Listener: ln.(*fakes.Listener), after: w.after}, nil
+	return &wakingListener{Listener: ln.(*netsim.Listener), after: w.after}, nil
 }
 
 type wakingListener struct {
-	*fakes.Listener
+	*netsim.Listener
 	after time.Duration
 	woke  bool
 }
@@ -102,7 +102,7 @@ func (l *wakingListener) WaitReady() error {
 func TestTMO04DeadlineHoldsAcrossWakeUps(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rec := &recorder{}
-		s := newServer(t, impl.Config{Family: impl.TCP, Network: &wakingNetwork{Network: &fakes.Network{}, after: 400 * time.Millisecond},
+		s := newServer(t, impl.Config{Family: impl.TCP, Network: &wakingNetwork{Network: &netsim.Network{}, after: 400 * time.Millisecond},
 			Timeout: impl.After(time.Second), Trace: rec.trace()})
 		start := time.Now()
 		if err := s.HandleRequest(context.Background()); err != nil {
@@ -149,7 +149,7 @@ func serviceTimes(t *testing.T, cfg impl.Config, poll, span time.Duration, durin
 // service_actions once per iteration.
 func TestTMO05ServeForeverIgnoresTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		cfg := impl.Config{Family: impl.TCP, Network: &fakes.Network{}, Timeout: impl.After(10 * time.Millisecond)}
+		cfg := impl.Config{Family: impl.TCP, Network: &netsim.Network{}, Timeout: impl.After(10 * time.Millisecond)}
 		_, times, rec := serviceTimes(t, cfg, 100*time.Millisecond, 450*time.Millisecond, nil)
 		want := []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond, 400 * time.Millisecond}
 		if !equalDurations(times, want) {
@@ -165,7 +165,7 @@ func TestTMO05ServeForeverIgnoresTimeout(t *testing.T) {
 // and the next wait starts afresh.
 func TestTMO07ServiceActionsAfterRequest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		n := &fakes.Network{}
+		n := &netsim.Network{}
 		cfg := impl.Config{Family: impl.TCP, Network: n, Handler: impl.LineTransform(func(b []byte) []byte { return b })}
 		_, times, _ := serviceTimes(t, cfg, 100*time.Millisecond, 300*time.Millisecond, func(s *impl.Server) {
 			time.Sleep(50 * time.Millisecond)

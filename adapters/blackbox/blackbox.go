@@ -6,7 +6,7 @@
 // hygiene oracle: zombies, descriptors, threads of the server's process).
 //
 // The program is run by /bin/sh -c in a process group of its own
-// (adapters/procgroup), with
+// (internal/procgroup), with
 //
 //	SOCKSPEC_FAMILY   tcp, udp, unix_stream or unix_dgram
 //	SOCKSPEC_ADDRESS  host:port, or a socket path for the Unix families
@@ -29,7 +29,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sockspec/sockspec/adapters/osfault"
+	"github.com/sockspec/sockspec/internal/osfault"
 	"github.com/sockspec/sockspec/spec/driver"
 	"github.com/sockspec/sockspec/spec/rules"
 )

@@ -17,9 +17,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sockspec/sockspec/adapters/osfault"
-	"github.com/sockspec/sockspec/adapters/procfs"
-	"github.com/sockspec/sockspec/adapters/procgroup"
+	"github.com/sockspec/sockspec/internal/osfault"
+	"github.com/sockspec/sockspec/internal/procfs"
+	"github.com/sockspec/sockspec/internal/procgroup"
 	"github.com/sockspec/sockspec/spec/driver"
 	"github.com/sockspec/sockspec/spec/rules"
 )

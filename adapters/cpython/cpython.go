@@ -16,7 +16,7 @@ import (
 	"strings"
 
 	"github.com/sockspec/sockspec/adapters/process"
-	"github.com/sockspec/sockspec/adapters/pyenv"
+	"github.com/sockspec/sockspec/internal/pyenv"
 )
 
 //go:embed driver.py

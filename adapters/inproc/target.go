@@ -18,8 +18,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sockspec/sockspec/fakes"
 	"github.com/sockspec/sockspec/impl"
+	"github.com/sockspec/sockspec/internal/inject"
 	"github.com/sockspec/sockspec/spec/driver"
 	"github.com/sockspec/sockspec/spec/rules"
 )
@@ -187,9 +187,9 @@ func errnoOf(name string) (syscall.Errno, error) {
 // told of each firing, as the fault's op, errno and occurrence.
 func faultsInto(c *impl.Config, faults []driver.Fault, fired func(what string)) error {
 	var (
-		net     *fakes.FaultyNetwork
-		spawner *fakes.Spawner
-		starter *fakes.GoStarter
+		net     *inject.FaultyNetwork
+		spawner *inject.Spawner
+		starter *inject.GoStarter
 	)
 	for _, f := range faults {
 		errno, err := errnoOf(f.Errno)
@@ -197,30 +197,30 @@ func faultsInto(c *impl.Config, faults []driver.Fault, fired func(what string)) 
 			return err
 		}
 		count := max(f.Count, 1)
-		when := fakes.Range(f.Nth, f.Nth+count-1)
+		when := inject.Range(f.Nth, f.Nth+count-1)
 		switch f.Op {
 		case "accept", "recvfrom":
 			if net == nil {
-				net = &fakes.FaultyNetwork{Inner: impl.ListenConfig(*c), OnFire: func(in fakes.Injection) {
+				net = &inject.FaultyNetwork{Inner: impl.ListenConfig(*c), OnFire: func(in inject.Injection) {
 					fired(fmt.Sprintf("%s %v (occurrence %d)", in.Op, in.Err, in.Call))
 				}}
 			}
 			if f.Op == "accept" {
-				net.Accept = append(net.Accept, fakes.Fault{When: when, Errno: errno})
+				net.Accept = append(net.Accept, inject.Fault{When: when, Errno: errno})
 			} else {
-				net.ReadFrom = append(net.ReadFrom, fakes.Fault{When: when, Errno: errno})
+				net.ReadFrom = append(net.ReadFrom, inject.Fault{When: when, Errno: errno})
 			}
 		case "fork":
 			if spawner != nil {
 				return fmt.Errorf("inproc: one fork fault per session")
 			}
 			name := f.Errno
-			spawner = &fakes.Spawner{Fail: when, Errno: errno, OnFire: func(n int) { fired(fmt.Sprintf("fork %s (occurrence %d)", name, n)) }}
+			spawner = &inject.Spawner{Fail: when, Errno: errno, OnFire: func(n int) { fired(fmt.Sprintf("fork %s (occurrence %d)", name, n)) }}
 		case "thread_start":
 			if starter != nil {
 				return fmt.Errorf("inproc: one thread_start fault per session")
 			}
-			starter = &fakes.GoStarter{Fail: when, OnFire: func(n int) { fired(fmt.Sprintf("thread_start EAGAIN (occurrence %d)", n)) }}
+			starter = &inject.GoStarter{Fail: when, OnFire: func(n int) { fired(fmt.Sprintf("thread_start EAGAIN (occurrence %d)", n)) }}
 		}
 	}
 	if net != nil {

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sockspec/sockspec/adapters/procgroup"
+	"github.com/sockspec/sockspec/internal/procgroup"
 	"github.com/sockspec/sockspec/spec/driver"
 )
 

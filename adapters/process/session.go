@@ -11,8 +11,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sockspec/sockspec/adapters/osfault"
-	"github.com/sockspec/sockspec/adapters/procfs"
+	"github.com/sockspec/sockspec/internal/osfault"
+	"github.com/sockspec/sockspec/internal/procfs"
 	"github.com/sockspec/sockspec/spec/driver"
 )
 

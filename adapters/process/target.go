@@ -18,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sockspec/sockspec/adapters/osfault"
+	"github.com/sockspec/sockspec/internal/osfault"
 	"github.com/sockspec/sockspec/spec/driver"
 )
 

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sockspec/sockspec/adapters/procfs"
+	"github.com/sockspec/sockspec/internal/procfs"
 	"github.com/sockspec/sockspec/spec/rules"
 )
 

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sockspec/sockspec/adapters/procfs"
+	"github.com/sockspec/sockspec/internal/procfs"
 )
 
 // Bounds of the waits of the end-to-end tests. They are generous: each

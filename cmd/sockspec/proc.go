@@ -1,6 +1,6 @@
 package main
 
-import "github.com/sockspec/sockspec/adapters/procfs"
+import "github.com/sockspec/sockspec/internal/procfs"
 
 // procStat is a process's /proc/PID/stat, with its pid: what tells whose
 // child a process is and whether it is a zombie.

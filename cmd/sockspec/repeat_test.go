@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sockspec/sockspec/adapters/procfs"
+	"github.com/sockspec/sockspec/internal/procfs"
 	"github.com/sockspec/sockspec/spec"
 )
 

@@ -13,7 +13,7 @@ import (
 	"github.com/sockspec/sockspec/adapters/blackbox"
 	"github.com/sockspec/sockspec/adapters/cpython"
 	"github.com/sockspec/sockspec/adapters/process"
-	"github.com/sockspec/sockspec/adapters/procgroup"
+	"github.com/sockspec/sockspec/internal/procgroup"
 	"github.com/sockspec/sockspec/spec"
 	"github.com/sockspec/sockspec/spec/driver"
 	_ "github.com/sockspec/sockspec/spec/mutants" // mutant:NAME targets
