@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The packages that other implementations' authors may copy or vendor import
-# the standard library only (DESIGN.md §1). Fail when one of them grows a
+# the standard library only (docs/DESIGN.md, "Import rules"). Fail when one of them grows a
 # dependency outside it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
