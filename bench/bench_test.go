@@ -164,7 +164,7 @@ func TestRunReportsSkipsAndGoals(t *testing.T) {
 // BenchmarkEcho measures the in-process servers with the testing package's
 // machinery: b.N connection-per-request echoes of a 64-byte line from 8
 // client goroutines. The CPython servers are left to cmd/echobench, which
-// also interleaves runs and reports medians and the §10 goals.
+// also interleaves runs and reports medians and the throughput goals (Goals).
 func BenchmarkEcho(b *testing.B) {
 	for _, k := range []Kind{RefSync, RefThreading, RefForking, BareGo} {
 		b.Run(string(k), func(b *testing.B) {

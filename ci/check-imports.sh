@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The import rules of docs/DESIGN.md ("Import rules"), checked on the
+# The import rules of docs/DESIGN.md, "Import rules", checked on the
 # packages' non-test files with go list:
 #   1. impl, netsim and spec/driver import the standard library only;
 #      spec/rules may add spec/driver (the capabilities it names live there).

@@ -218,7 +218,7 @@ var registry = []Rule{
 	{ID: "THR-04", Level: Must, Title: "thread bookkeeping is bounded",
 		Text:    "The record of request threads MUST NOT grow with the number of requests served.",
 		Needs:   []string{CapThreading},
-		Sources: []string{"SEMANTICS THR-04", "edge case E18", "bpo-37193", "test_socketserver.ThreadingErrorTestServer.test_threads_reaped"}},
+		Sources: []string{"SEMANTICS THR-04", "edge case E18", "bpo-37193", "test_socketserver.MiscTestCase.test_threads_reaped"}},
 	{ID: "THR-05", Level: Must, Title: "thread start failure",
 		Text:    "A thread that cannot start MUST go to handle_error and shutdown_request, and a later server_close MUST still succeed.",
 		Needs:   []string{CapThreading},
@@ -271,23 +271,23 @@ var registry = []Rule{
 	{ID: "NET-13", Level: Must, Title: "a silent client blocks no one",
 		Text:     "A threading or forking stream server MUST go on serving other clients while one client has connected and sends nothing.",
 		Families: streams,
-		Sources:  []string{"SEMANTICS THR-01", "SEMANTICS FRK-01", "DESIGN §6 hostile clients: connect-and-never-send"}},
+		Sources:  []string{"SEMANTICS THR-01", "SEMANTICS FRK-01", "docs/DESIGN.md, \"Faults\": a client that connects and never sends"}},
 	{ID: "NET-14", Level: Must, Title: "a reset client stops nothing",
 		Text:     "A client that resets its connection in the middle of a request MUST NOT end serve_forever, and the next client MUST be served.",
 		Families: streams,
-		Sources:  []string{"SEMANTICS ORD-05", "DESIGN §6 hostile clients: RST in mid-request"}},
+		Sources:  []string{"SEMANTICS ORD-05", "docs/DESIGN.md, \"Faults\": a client that resets in mid-request"}},
 	{ID: "NET-15", Level: Must, Title: "a slow client blocks no one",
 		Text:     "A threading or forking stream server MUST serve other clients while one client trickles its request a byte at a time, and MUST serve the slow request whole once it is complete.",
 		Families: streams,
-		Sources:  []string{"SEMANTICS THR-01", "SEMANTICS FRK-01", "DESIGN §6 hostile clients: slowloris"}},
+		Sources:  []string{"SEMANTICS THR-01", "SEMANTICS FRK-01", "docs/DESIGN.md, \"Faults\": a client that trickles its request (slowloris)"}},
 	{ID: "NET-16", Level: Must, Title: "a half-closed client gets its reply",
 		Text:     "A client that shuts down its sending side after its request MUST still get the whole reply and then EOF.",
 		Families: streams,
-		Sources:  []string{"SEMANTICS ORD-02", "DESIGN §6 hostile clients: half-close"}},
+		Sources:  []string{"SEMANTICS ORD-02", "docs/DESIGN.md, \"Faults\": a client that half-closes"}},
 	{ID: "NET-17", Level: Must, Title: "a connection storm leaves the server serving",
 		Text:    "After 50 clients connect at once to a server whose request_queue_size is 5, every connection the server accepted MUST get its whole reply, and a client that connects after the storm MUST be served.",
 		Needs:   []string{CapTCP},
-		Sources: []string{"SEMANTICS NET-05", "edge case E24", "DESIGN §6 backlog overflow"}},
+		Sources: []string{"SEMANTICS NET-05", "edge case E24", "docs/DESIGN.md, \"Faults\": a storm of connections against the backlog"}},
 
 	// HND — stream handler details.
 	{ID: "HND-01", Level: Must, Title: "wfile writes everything",
@@ -337,8 +337,8 @@ var notRules = []NotARule{
 	{"edge case E32", "child stdout lost at os._exit: see SEMANTICS FRK-04"},
 }
 
-// Catalogue lists every entry of the semantics catalogue (SEMANTICS.md §1
-// and the edge cases of §2). Each must be a rule's ID or source, a retired
+// Catalogue lists every entry of the semantics catalogue (docs/SEMANTICS.md:
+// the rule-numbered entries and the edge cases). Each must be a rule's ID or source, a retired
 // ID, or a not-a-rule; a test keeps it so.
 var Catalogue = func() []string {
 	var ids []string

@@ -76,8 +76,8 @@ type Rule struct {
 	// Families, when set, are the families the rule is about; the rule
 	// applies to a target having at least one of them.
 	Families []string `json:"families,omitempty"`
-	// Sources are where the rule comes from: catalogue IDs (SEMANTICS
-	// ORD-03, edge case E11), CPython issues (bpo-26309, gh-128916),
+	// Sources are where the rule comes from: entries of docs/SEMANTICS.md
+	// (SEMANTICS ORD-03, edge case E11), CPython issues (bpo-26309, gh-128916),
 	// tests (test_socketserver.MiscTestCase.test_…).
 	Sources []string `json:"sources"`
 	// Why, for a SHOULD rule, says what goes wrong without it.
