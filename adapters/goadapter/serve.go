@@ -45,7 +45,8 @@ func Main(target driver.Target) {
 // ctx is the parent of every call's context: cancelling it makes the calls
 // under way give up, but Serve returns only when in ends or bye comes. At
 // the end Serve closes the session and waits for every command it started.
-// It returns 0, or 2 when a command line could not be read.
+// The target stays open: it is the caller's. Serve returns 0, or 2 when a
+// command line could not be read.
 func Serve(ctx context.Context, target driver.Target, in io.Reader, out, errs io.Writer) int {
 	a := &adapter{target: target, out: out, errs: errs}
 	return a.serve(ctx, in)

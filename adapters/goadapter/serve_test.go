@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -67,6 +68,11 @@ func roundTrip(t *testing.T, ctx context.Context, s driver.Session) {
 func TestServeSpeaksTheProtocol(t *testing.T) {
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
+	// Whatever happens, the adapter's input ends (and Serve with it), and
+	// a reader waits for no message longer than the bound.
+	t.Cleanup(func() { inW.Close() })
+	bound := time.AfterFunc(30*time.Second, func() { outR.CloseWithError(errors.New("no message within 30s")) })
+	t.Cleanup(func() { bound.Stop() })
 	status := make(chan int, 1)
 	go func() {
 		defer outW.Close()
@@ -152,6 +158,8 @@ func TestServeAnswersWhatTheSessionLacks(t *testing.T) {
 	in := strings.NewReader(`{"id":1,"cmd":"start","config":{"family":"tcp","dispatch":"sync"}}` + "\n" +
 		`{"id":2,"cmd":"exit_context"}` + "\n")
 	pr, pw := io.Pipe()
+	bound := time.AfterFunc(30*time.Second, func() { pr.CloseWithError(errors.New("no message within 30s")) })
+	defer bound.Stop()
 	go func() {
 		defer pw.Close()
 		goadapter.Serve(context.Background(), bareTarget{&inproc.Target{}}, in, pw, io.Discard)
@@ -257,5 +265,21 @@ func TestExamplePassesRules(t *testing.T) {
 	}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("rules judged: %v, want %v", got, want)
+	}
+}
+
+// The kit is for other modules to import: it needs spec/driver and the
+// standard library, nothing else of sockspec and nothing outside it.
+func TestKitImportsDriverOnly(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		switch dep {
+		case "github.com/sockspec/sockspec/adapters/goadapter", "github.com/sockspec/sockspec/spec/driver":
+		default:
+			t.Errorf("goadapter depends on %s: keep it to spec/driver and the standard library", dep)
+		}
 	}
 }
