@@ -27,7 +27,7 @@ type Lines struct {
 func ReadLines(t testing.TB, name string, r io.ReadCloser, bound time.Duration) *Lines {
 	l := &Lines{
 		t: t, name: name, bound: bound,
-		lines: make(chan string, 64), quit: make(chan struct{}), done: make(chan struct{}),
+		lines: make(chan string, 1024), quit: make(chan struct{}), done: make(chan struct{}),
 	}
 	go func() {
 		defer close(l.done)
