@@ -13,12 +13,6 @@ import (
 	"github.com/sockspec/sockspec/internal/testkit"
 )
 
-func TestMain(m *testing.M) {
-	// A request child of ref-forking is this test binary run again.
-	impl.ChildMain()
-	testkit.Main(m)
-}
-
 // findPython is looked up once per test binary: probing runs the
 // interpreter.
 var findPython = sync.OnceValues(func() (Python, error) {

@@ -286,20 +286,11 @@ func ctxT(t testing.TB) context.Context {
 // readLine reads one line of the reply.
 func (c *client) readLine() string {
 	c.t.Helper()
-	var b []byte
-	one := make([]byte, 1)
-	for {
-		n, err := c.conn.Read(one)
-		if n == 1 {
-			b = append(b, one[0])
-			if one[0] == '\n' {
-				return string(b)
-			}
-		}
-		if err != nil {
-			c.t.Fatalf("reading a line: got %q, then %v", b, err)
-		}
+	line, err := testkit.ReadLine(c.conn)
+	if err != nil {
+		c.t.Fatalf("reading a line: got %q, then %v", line, err)
 	}
+	return line
 }
 
 // serve runs ServeForever in the background and returns a channel with its

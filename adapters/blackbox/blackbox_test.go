@@ -18,8 +18,6 @@ import (
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
-
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // example is the shell command that runs a testdata server; -B keeps the

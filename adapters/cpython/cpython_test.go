@@ -12,8 +12,6 @@ import (
 	"github.com/sockspec/sockspec/spec"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
-
 func TestFindRefusesWhatIsNoInterpreter(t *testing.T) {
 	for which, want := range map[string]string{
 		"":              "say which interpreter",

@@ -13,8 +13,6 @@ import (
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
-
 func hostile(name string) *Target {
 	path, _ := filepath.Abs(filepath.Join("testdata", "hostile", name+".sh"))
 	return &Target{Argv: []string{path}, HelloTimeout: 2 * time.Second, MaxEvents: 10_000}

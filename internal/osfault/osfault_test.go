@@ -15,8 +15,6 @@ import (
 	"github.com/sockspec/sockspec/internal/testkit"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
-
 // lineWait bounds every wait for a line of a Python child.
 const lineWait = 10 * time.Second
 

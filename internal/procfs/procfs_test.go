@@ -17,14 +17,8 @@ import (
 	"github.com/sockspec/sockspec/internal/testkit"
 )
 
-func TestMain(m *testing.M) { testkit.Main(m) }
-
 // bound is the longest any wait of these tests may take.
 const bound = 10 * time.Second
-
-// interpreters are the Pythons to run testdata/blocked.py with: 3.11 and
-// 2.7, else the system python3.
-func interpreters(t *testing.T) []string { return testkit.Pythons(t, "3.11", "2.7") }
 
 // blockedChild runs testdata/blocked.py mode in its own process group,
 // waits for its "ready", and kills and reaps the group at the test's end.
@@ -52,7 +46,7 @@ func blockedChild(t *testing.T, python, mode string) int {
 // Python's select.select is glibc's select, which calls pselect6 on
 // x86_64; select.poll calls poll; accept is accept4 on 3.x, accept on 2.7.
 func TestBlockedIn(t *testing.T) {
-	for _, py := range interpreters(t) {
+	for _, py := range testkit.Pythons(t, "3.11", "2.7") {
 		accept := "accept4"
 		if strings.HasSuffix(py, "2.7") {
 			accept = "accept"
@@ -150,7 +144,7 @@ func TestSyscallTables(t *testing.T) {
 
 // Inspect counts a real child's descriptors, its live child and its zombie.
 func TestInspect(t *testing.T) {
-	pid := blockedChild(t, interpreters(t)[0], "family")
+	pid := blockedChild(t, testkit.Pythons(t, "3.11", "2.7")[0], "family")
 	testkit.WaitForNoError(t, bound, "one zombie and one live child", func() error {
 		h, err := Inspect(pid)
 		if err == nil && (h.Zombies != 1 || h.Children != 1) {

@@ -12,11 +12,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/sockspec/sockspec/internal/testkit"
 )
-
-func TestMain(m *testing.M) { testkit.Main(m) }
 
 // members lists the pids of every process of group pgid that /proc shows,
 // zombies included.

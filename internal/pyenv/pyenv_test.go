@@ -1,16 +1,11 @@
-package pyenv_test
+package pyenv
 
 import (
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
-
-	"github.com/sockspec/sockspec/internal/pyenv"
-	"github.com/sockspec/sockspec/internal/testkit"
 )
-
-func TestMain(m *testing.M) { testkit.Main(m) }
 
 // A fake pyenv root: the newest patch wins, odd directories are skipped,
 // a version without its binary does not count.
@@ -33,16 +28,16 @@ func TestFindsTheNewestPatch(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got, want := pyenv.Interpreter("3.11"), filepath.Join(root, "versions", "3.11.10", "bin", "python3.11"); got != want {
+	if got, want := Interpreter("3.11"), filepath.Join(root, "versions", "3.11.10", "bin", "python3.11"); got != want {
 		t.Errorf("Interpreter(3.11) = %q, want %q", got, want)
 	}
-	if got := pyenv.Interpreter("3.9"); got != "" {
+	if got := Interpreter("3.9"); got != "" {
 		t.Errorf("Interpreter(3.9) = %q for a version without its binary", got)
 	}
-	if got, want := pyenv.Versions(), []string{"2.7", "3.11"}; !slices.Equal(got, want) {
+	if got, want := Versions(), []string{"2.7", "3.11"}; !slices.Equal(got, want) {
 		t.Errorf("Versions() = %v, want %v", got, want)
 	}
-	if got := pyenv.Available("2.7", "3.11"); len(got) != 2 || filepath.Base(got[0]) != "python2.7" {
+	if got := Available("2.7", "3.11"); len(got) != 2 || filepath.Base(got[0]) != "python2.7" {
 		t.Errorf("Available(2.7, 3.11) = %v", got)
 	}
 }

@@ -147,13 +147,18 @@ func TestLinesWaitsForEachLine(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Done not closed at the pipe's end")
 	}
+	if failed := nextFailure(lines); failed != "the pipe ended without another line" {
+		t.Fatalf("Next at the end: %q", failed)
+	}
+}
+
+// nextFailure is how Next of lines fails the test.
+func nextFailure(lines *Lines) string {
 	failed, _ := run(func(f *fakeT) {
 		lines.t = f
 		lines.Next()
 	})
-	if !strings.Contains(failed, "the pipe ended without another line") {
-		t.Fatalf("Next at the end: %q", failed)
-	}
+	return failed
 }
 
 // A pipe that stays silent fails Next at the bound; the test's end closes
@@ -162,12 +167,20 @@ func TestLinesBound(t *testing.T) {
 	pr, pw := io.Pipe()
 	defer pw.Close()
 	lines := ReadLines(t, "the silent pipe", pr, 20*time.Millisecond)
-	failed, _ := run(func(f *fakeT) {
-		lines.t = f
-		lines.Next()
-	})
-	if !strings.Contains(failed, "the silent pipe: no line within 20ms") {
+	if failed := nextFailure(lines); failed != "the silent pipe: no line within 20ms" {
 		t.Fatalf("Next of a silent pipe: %q", failed)
+	}
+}
+
+// ReadLine leaves what follows the line unread, and returns what it read
+// before an error.
+func TestReadLineReadsNoFurther(t *testing.T) {
+	r := strings.NewReader("one\ntwo")
+	if line, err := ReadLine(r); line != "one\n" || err != nil {
+		t.Fatalf("ReadLine = %q, %v", line, err)
+	}
+	if line, err := ReadLine(r); line != "two" || err != io.EOF {
+		t.Fatalf("ReadLine of an unended line = %q, %v; want it and EOF", line, err)
 	}
 }
 

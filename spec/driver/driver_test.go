@@ -6,11 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sockspec/sockspec/internal/testkit"
 	"github.com/sockspec/sockspec/spec/driver"
 )
-
-func TestMain(m *testing.M) { testkit.Main(m) }
 
 func TestScriptRoundTrip(t *testing.T) {
 	for _, s := range []driver.Script{

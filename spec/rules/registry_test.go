@@ -10,13 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sockspec/sockspec/internal/testkit"
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
 var update = flag.Bool("update", false, "rewrite rules.golden.json from the registry")
-
-func TestMain(m *testing.M) { testkit.Main(m) }
 
 // golden is the shape of rules.golden.json.
 type golden struct {
