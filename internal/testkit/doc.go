@@ -1,7 +1,9 @@
 // Package testkit is the scaffolding the tests of this module share: a
-// TestMain that checks for leaked goroutines, a buffer goroutines may share,
-// the Python interpreters tests run, a line reader with a bound, and a
-// bounded wait. Only _test.go files import it (TestOnlyTestsImportTheKit).
+// TestMain that checks for leaked goroutines (Main, called from each
+// package's main_test.go), a buffer goroutines may share, the Python
+// interpreters tests run, line readers with a bound (Lines for a pipe,
+// ReadLine for a connection), and a bounded wait for what nothing signals
+// (WaitFor). Only _test.go files import it (TestOnlyTestsImportTheKit).
 //
 // # One race policy
 //
