@@ -9,16 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/sockspec/sockspec/impl"
+	"github.com/sockspec/sockspec/internal/testkit"
 )
-
-func TestMain(m *testing.M) {
-	// A request child of ref-forking is this test binary run again.
-	impl.ChildMain()
-	goleak.VerifyTestMain(m)
-}
 
 // findPython is looked up once per test binary: probing runs the
 // interpreter.
@@ -37,7 +30,7 @@ func TestServersEcho(t *testing.T) {
 			if k.IsPython() {
 				py, err := findPython()
 				if err != nil {
-					t.Skipf("skipped: %v", err)
+					testkit.NoPython(t, "%v", err)
 				}
 				python = py.Path
 			}

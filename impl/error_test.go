@@ -1,40 +1,20 @@
 package impl_test
 
 import (
-	"bytes"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/sockspec/sockspec/impl"
+	"github.com/sockspec/sockspec/internal/testkit"
 )
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of request
-// goroutines and child relays.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // ERR-01: the default handle_error writes a report framed by 40 dashes that
 // names the client and the error, with the stack for a panic.
 func TestERR01DefaultReport(t *testing.T) {
 	for _, script := range []string{"fail", "panic"} {
 		t.Run(script, func(t *testing.T) {
-			var log syncBuffer
+			var log testkit.Buffer
 			s := newServer(t, impl.Config{Family: impl.TCP, ErrorLog: &log})
 			c := dial(t, s)
 			c.send(script)
@@ -61,7 +41,7 @@ func TestERR01DefaultReport(t *testing.T) {
 func TestERR03ErrorsReachHandleErrorInEveryMode(t *testing.T) {
 	for _, d := range []impl.Dispatch{impl.Sync, impl.Threading, impl.Forking} {
 		t.Run(d.String(), func(t *testing.T) {
-			var log syncBuffer
+			var log testkit.Buffer
 			rec := &recorder{}
 			s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: d, ErrorLog: &log, Trace: rec.trace()})
 			c := dial(t, s)

@@ -14,19 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/sockspec/sockspec/impl"
+	"github.com/sockspec/sockspec/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
 	impl.ChildMain()
-	// Request children of a race-enabled test binary would each pause a
-	// second at exit to flush race reports; they have none to flush.
-	if os.Getenv("GORACE") == "" {
-		os.Setenv("GORACE", "atexit_sleep_ms=0")
-	}
-	goleak.VerifyTestMain(m)
+	testkit.Main(m)
 }
 
 // Recipes a request child of this test binary can rebuild.
@@ -126,7 +120,6 @@ func (h *scriptHandler) Finish(r *impl.Request) error {
 type recorder struct {
 	mu     sync.Mutex
 	events []impl.Event
-	notify chan struct{} // closed at the next event
 }
 
 func (r *recorder) trace() *impl.ServerTrace {
@@ -134,10 +127,6 @@ func (r *recorder) trace() *impl.ServerTrace {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.events = append(r.events, e)
-		if r.notify != nil {
-			close(r.notify)
-			r.notify = nil
-		}
 	}
 	return &impl.ServerTrace{Call: add, Return: add}
 }
@@ -297,20 +286,11 @@ func ctxT(t testing.TB) context.Context {
 // readLine reads one line of the reply.
 func (c *client) readLine() string {
 	c.t.Helper()
-	var b []byte
-	one := make([]byte, 1)
-	for {
-		n, err := c.conn.Read(one)
-		if n == 1 {
-			b = append(b, one[0])
-			if one[0] == '\n' {
-				return string(b)
-			}
-		}
-		if err != nil {
-			c.t.Fatalf("reading a line: got %q, then %v", b, err)
-		}
+	line, err := testkit.ReadLine(c.conn)
+	if err != nil {
+		c.t.Fatalf("reading a line: got %q, then %v", line, err)
 	}
+	return line
 }
 
 // serve runs ServeForever in the background and returns a channel with its
@@ -340,39 +320,24 @@ func serve(t testing.TB, s *impl.Server, poll time.Duration) <-chan error {
 // or fails the test after a bound.
 func (r *recorder) waitFor(t testing.TB, h impl.Hook, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(r.returns(h)) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 10s for %d returns of %s; trace: %v", n, h, r.calls())
-		}
-		r.changed(50 * time.Millisecond)
-	}
+	r.waitUntil(t, fmt.Sprintf("%d returns of %s", n, h), func() bool { return len(r.returns(h)) >= n })
 }
 
 // waitForCall blocks until the recorder saw n calls of hook h.
 func (r *recorder) waitForCall(t testing.TB, h impl.Hook, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for r.count(h) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 10s for %d calls of %s; trace: %v", n, h, r.calls())
-		}
-		r.changed(50 * time.Millisecond)
-	}
+	r.waitUntil(t, fmt.Sprintf("%d calls of %s", n, h), func() bool { return r.count(h) >= n })
 }
 
-// changed blocks until a new event arrives or d passes.
-func (r *recorder) changed(d time.Duration) {
-	r.mu.Lock()
-	if r.notify == nil {
-		r.notify = make(chan struct{})
-	}
-	ch := r.notify
-	r.mu.Unlock()
-	select {
-	case <-ch:
-	case <-time.After(d):
-	}
+// waitUntil waits up to 10s for cond, and fails the test with the trace.
+func (r *recorder) waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	testkit.WaitForNoError(t, 10*time.Second, what, func() error {
+		if cond() {
+			return nil
+		}
+		return fmt.Errorf("trace %v", r.calls())
+	})
 }
 
 // recv waits up to 10s for a value from ch.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sockspec/sockspec/impl"
+	"github.com/sockspec/sockspec/internal/testkit"
 )
 
 // THR-01: process_request returns at once; the request runs on its own
@@ -136,7 +137,7 @@ func TestTHR05GoroutineStartFailure(t *testing.T) {
 
 // THR-07: concurrent failures write whole reports, never interleaved.
 func TestTHR07ReportsDoNotInterleave(t *testing.T) {
-	var log syncBuffer
+	var log testkit.Buffer
 	s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Threading, ErrorLog: &log})
 	serve(t, s, hour)
 	const n = 8

@@ -2,13 +2,14 @@ package spec_test
 
 import (
 	"flag"
-	"os"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"go.uber.org/goleak"
 
 	"github.com/sockspec/sockspec/adapters/inproc"
+	"github.com/sockspec/sockspec/internal/testkit"
 	"github.com/sockspec/sockspec/spec"
 	_ "github.com/sockspec/sockspec/spec/mutants"
 	"github.com/sockspec/sockspec/spec/rules"
@@ -21,12 +22,8 @@ var (
 
 func TestMain(m *testing.M) {
 	inproc.ChildMain()
-	// Request children of a race-enabled binary would pause a second at
-	// exit to flush race reports.
-	if os.Getenv("GORACE") == "" {
-		os.Setenv("GORACE", "atexit_sleep_ms=0")
-	}
-	os.Exit(m.Run())
+	// Ginkgo keeps its interrupt handler for the life of the process.
+	testkit.Main(m, goleak.IgnoreTopFunction("github.com/onsi/ginkgo/v2/internal/interrupt_handler.(*InterruptHandler).registerForInterrupts.func2"))
 }
 
 func TestSpec(t *testing.T) {

@@ -7,13 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"github.com/sockspec/sockspec/adapters/cpython"
+	"github.com/sockspec/sockspec/internal/testkit"
 	"github.com/sockspec/sockspec/spec"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestFindRefusesWhatIsNoInterpreter(t *testing.T) {
 	for which, want := range map[string]string{
@@ -33,7 +30,7 @@ func TestFindRefusesWhatIsNoInterpreter(t *testing.T) {
 func TestDriverCompilesOnEveryInstalledVersion(t *testing.T) {
 	versions := cpython.Versions()
 	if len(versions) == 0 {
-		t.Skip("no pyenv interpreters on this machine")
+		testkit.NoPython(t, "no pyenv interpreters on this machine")
 	}
 	dir := t.TempDir()
 	src := filepath.Join(dir, "driver.py")

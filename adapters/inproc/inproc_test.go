@@ -3,22 +3,17 @@ package inproc
 import (
 	"bufio"
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
+	"github.com/sockspec/sockspec/internal/testkit"
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
 func TestMain(m *testing.M) {
 	ChildMain()
-	if os.Getenv("GORACE") == "" {
-		os.Setenv("GORACE", "atexit_sleep_ms=0")
-	}
-	goleak.VerifyTestMain(m)
+	testkit.Main(m)
 }
 
 const bound = 10 * time.Second

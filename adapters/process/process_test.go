@@ -9,12 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
+	"github.com/sockspec/sockspec/internal/testkit"
 	"github.com/sockspec/sockspec/spec/driver"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func hostile(name string) *Target {
 	path, _ := filepath.Abs(filepath.Join("testdata", "hostile", name+".sh"))
@@ -73,9 +70,11 @@ func TestHostileAdapters(t *testing.T) {
 			var r driver.Result
 			if tc.name == "event-flood" {
 				// The flood breaks the session while nothing is asked.
-				deadline := time.Now().Add(10 * time.Second)
-				for s.(*session).p.failure() == nil && time.Now().Before(deadline) {
-					time.Sleep(10 * time.Millisecond)
+				testkit.WaitFor(t, 10*time.Second, "the event flood to break the session", func() bool {
+					return s.(*session).p.failure() != nil
+				})
+				if err := s.(*session).p.failure(); !strings.Contains(err.Error(), tc.cmdErr) {
+					t.Fatalf("the session broke with %v; want an error saying %q", err, tc.cmdErr)
 				}
 			}
 			r, err = s.HandleRequest(cctx)

@@ -14,9 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/sockspec/sockspec/adapters/inproc"
+	"github.com/sockspec/sockspec/internal/testkit"
 	"github.com/sockspec/sockspec/spec"
 	"github.com/sockspec/sockspec/spec/mutants"
 	"github.com/sockspec/sockspec/spec/rules"
@@ -33,7 +32,7 @@ func TestMain(m *testing.M) {
 	if run := os.Getenv(envRun); run != "" {
 		os.Exit(runOne(run))
 	}
-	goleak.VerifyTestMain(m)
+	testkit.Main(m)
 }
 
 func runOne(run string) int {

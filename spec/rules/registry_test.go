@@ -10,14 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
 var update = flag.Bool("update", false, "rewrite rules.golden.json from the registry")
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // golden is the shape of rules.golden.json.
 type golden struct {
