@@ -14,7 +14,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 
 	"github.com/sockspec/sockspec/spec/driver"
-	"github.com/sockspec/sockspec/spec/rules"
 )
 
 // Bounds of the waits a spec makes on a target. A target that does not
@@ -94,7 +93,7 @@ func StartServer(ctx context.Context, cfg driver.ServerConfig) *Server {
 			HarnessError("closing the session: %v", err)
 		}
 	})
-	return &Server{Session: sess, Config: cfg, ctx: ctx, traced: info.Capabilities.Has(rules.CapTrace)}
+	return &Server{Session: sess, Config: cfg, ctx: ctx, traced: info.Capabilities.Has(driver.CapTrace)}
 }
 
 func dispatchCap(d driver.Dispatch) string {

@@ -21,7 +21,6 @@ import (
 	"github.com/sockspec/sockspec/impl"
 	"github.com/sockspec/sockspec/internal/inject"
 	"github.com/sockspec/sockspec/spec/driver"
-	"github.com/sockspec/sockspec/spec/rules"
 )
 
 // Mutation breaks the reference on purpose, for the mutants of package
@@ -97,11 +96,11 @@ type Target struct {
 
 // capabilities of the reference: all of them.
 var capabilities = driver.Capabilities{
-	rules.CapTCP, rules.CapUDP, rules.CapUnixStream, rules.CapUnixDgram,
-	rules.CapThreading, rules.CapForking, rules.CapTrace, rules.CapServiceActions,
-	rules.CapContextManager, rules.CapBlockOnClose, rules.CapReusePort, rules.CapSocketTimeout,
-	rules.CapHandlerTimeout, rules.CapDaemonThreads, rules.CapMaxChildren,
-	rules.CapAcceptFaults, rules.CapSpawnFaults, rules.CapSignals, rules.CapForeignChild,
+	driver.CapTCP, driver.CapUDP, driver.CapUnixStream, driver.CapUnixDgram,
+	driver.CapThreading, driver.CapForking, driver.CapTrace, driver.CapServiceActions,
+	driver.CapContextManager, driver.CapBlockOnClose, driver.CapReusePort, driver.CapSocketTimeout,
+	driver.CapHandlerTimeout, driver.CapDaemonThreads, driver.CapMaxChildren,
+	driver.CapAcceptFaults, driver.CapSpawnFaults, driver.CapSignals, driver.CapForeignChild,
 }
 
 // Info describes the reference.
