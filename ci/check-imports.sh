@@ -24,5 +24,15 @@ for pkg in ./impl ./netsim ./spec/driver ./spec/rules; do
     status=1
   fi
 done
+# The suite knows targets only through spec/driver's registry: no adapter
+# is a dependency of spec, spec/driver or spec/rules (tests aside).
+for pkg in ./spec ./spec/driver ./spec/rules; do
+  adapters=$(go list -deps -f '{{.ImportPath}}' "$pkg" | grep '^github.com/sockspec/sockspec/adapters/' || true)
+  if [ -n "$adapters" ]; then
+    echo "check-imports: $pkg imports adapters (the CLI wires targets, see cmd/sockspec/targets.go):" >&2
+    echo "$adapters" | sed 's/^/  /' >&2
+    status=1
+  fi
+done
 [ $status -eq 0 ] && echo "check-imports: ok"
 exit $status

@@ -10,7 +10,8 @@ import (
 
 	"github.com/sockspec/sockspec/adapters/inproc"
 	"github.com/sockspec/sockspec/spec"
-	_ "github.com/sockspec/sockspec/spec/mutants"
+	"github.com/sockspec/sockspec/spec/driver"
+	"github.com/sockspec/sockspec/spec/mutants"
 	"github.com/sockspec/sockspec/spec/rules"
 )
 
@@ -20,7 +21,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	inproc.ChildMain()
+	inproc.ChildMain(mutants.Set())
 	// Request children of a race-enabled binary would pause a second at
 	// exit to flush race reports.
 	if os.Getenv("GORACE") == "" {
@@ -30,7 +31,8 @@ func TestMain(m *testing.M) {
 }
 
 func TestSpec(t *testing.T) {
-	target, err := spec.ResolveTarget(*targetName)
+	targets := driver.NewRegistry(inproc.ReferenceScheme(), inproc.MutantScheme(mutants.Set()))
+	target, err := targets.Open(*targetName, driver.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,7 +51,7 @@ func runAdapter(_ context.Context, e env) int {
 		fmt.Fprintf(e.Stderr, "sockspec adapter: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	a := &protocolAdapter{target: &inproc.Target{Mutation: *mutation, ErrorLog: e.Stderr}, out: e.Stdout, errs: e.Stderr}
+	a := &protocolAdapter{target: &inproc.Target{Mutation: *mutation, Mutations: mutations(), ErrorLog: e.Stderr}, out: e.Stdout, errs: e.Stderr}
 	return a.serve(os.Stdin)
 }
 

@@ -29,7 +29,7 @@ import (
 const envRun = "SOCKSPEC_MUTANT_RUN"
 
 func TestMain(m *testing.M) {
-	inproc.ChildMain()
+	inproc.ChildMain(mutants.Set())
 	if run := os.Getenv(envRun); run != "" {
 		os.Exit(runOne(run))
 	}
@@ -43,7 +43,7 @@ func runOne(run string) int {
 		return 2
 	}
 	spec.SetSummaryWriter(io.Discard)
-	_, err := spec.Run(spec.Options{Target: &inproc.Target{Mutation: f[0]}, LabelFilter: "rule:" + f[1], ReportDir: f[2]})
+	_, err := spec.Run(spec.Options{Target: &inproc.Target{Mutation: f[0], Mutations: mutants.Set()}, LabelFilter: "rule:" + f[1], ReportDir: f[2]})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
