@@ -51,7 +51,7 @@ func StartServer(ctx context.Context, cfg driver.ServerConfig) *Server {
 	info := t.Info()
 	for _, cap := range append([]string{string(cfg.Family), dispatchCap(cfg.Dispatch)}, faultCaps(cfg)...) {
 		if cap != "" && !info.Capabilities.Has(cap) {
-			Skip(naPrefix + fmt.Sprintf("%s has no %s", info.Name, cap))
+			skipNA(fmt.Sprintf("%s has no %s", info.Name, cap))
 		}
 	}
 	sctx, cancel := context.WithTimeout(ctx, ReplyBound)
@@ -64,7 +64,7 @@ func StartServer(ctx context.Context, cfg driver.ServerConfig) *Server {
 	var unsupported *driver.UnsupportedError
 	switch {
 	case errors.As(err, &unsupported):
-		Skip(naPrefix + err.Error())
+		skipNA(err.Error())
 	case errors.Is(err, driver.ErrNoReply):
 		Hang("starting a server")
 	case err != nil:

@@ -5,9 +5,6 @@ import (
 	"os"
 	"testing"
 
-	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
-
 	"github.com/sockspec/sockspec/adapters/inproc"
 	"github.com/sockspec/sockspec/spec"
 	"github.com/sockspec/sockspec/spec/driver"
@@ -36,10 +33,9 @@ func TestSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec.SetTarget(target)
-	spec.SetReportDir(*reportDir)
-	RegisterFailHandler(Fail)
-	RunSpecs(t, "sockspec: the BaseServer contract")
+	if _, err := spec.RunTest(t, spec.Config{Target: target, ReportDir: *reportDir, TargetArgs: "--target " + spec.ShellQuote(*targetName)}); err != nil {
+		t.Fatal(err)
+	}
 	// The tree is built whole whatever the filters, so every rule's specs
 	// have been declared by now.
 	perRule := spec.SpecsPerRule()

@@ -87,11 +87,11 @@ changed from run to run.
 func runRun(ctx context.Context, e env) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var o spec.Options
+	var o spec.Config
 	targetName := fs.String("target", "reference", "")
 	exec := execFlags(fs)
 	fs.StringVar(&o.LabelFilter, "label-filter", "", "")
-	fs.StringVar(&o.FocusRegexp, "focus", "", "")
+	fs.StringVar(&o.Focus, "focus", "", "")
 	fs.Int64Var(&o.Seed, "seed", 0, "")
 	fs.StringVar(&o.ReportDir, "report-dir", "", "")
 	fs.BoolVar(&o.Verbose, "v", false, "")
@@ -109,11 +109,11 @@ func runRun(ctx context.Context, e env) int {
 		fmt.Fprintf(e.Stderr, "sockspec run: --repeat %d: give the number of runs, 1 or more\n", *repeat)
 		return 2
 	}
-	target, _, code := prepareTarget(e, "run", *targetName, exec(), *validate)
+	target, targetArgs, code := prepareTarget(e, "run", *targetName, exec(), *validate)
 	if code != 0 {
 		return code
 	}
-	o.Target = target
+	o.Target, o.TargetArgs = target, targetArgs
 	var err error
 	if o.Expectations, err = loadExpectations(*expect, target); err != nil {
 		fmt.Fprintf(e.Stderr, "sockspec run: --expectations: %v\n", err)
@@ -130,7 +130,7 @@ func runRun(ctx context.Context, e env) int {
 		return repeated(ctx, e, "run", e.Args, *repeat, o.ReportDir, o.Seed)
 	}
 	defer killOnInterrupt()()
-	spec.SetSummaryWriter(e.Stdout)
+	o.Summary = e.Stdout
 	v, err := spec.Run(o)
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "sockspec run: %v\n", err)
@@ -176,7 +176,6 @@ func prepareTarget(e env, command, name string, exec driver.OpenOptions, validat
 			args += " --vouch " + strings.Join(exec.Vouch, ",")
 		}
 	}
-	spec.SetTargetArgs(args)
 	return target, args, 0
 }
 
