@@ -14,7 +14,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 
 	"github.com/sockspec/sockspec/spec/driver"
-	"github.com/sockspec/sockspec/spec/rules"
 )
 
 // Bounds of the waits a spec makes on a target. A target that does not
@@ -52,7 +51,7 @@ func StartServer(ctx context.Context, cfg driver.ServerConfig) *Server {
 	info := t.Info()
 	for _, cap := range append([]string{string(cfg.Family), dispatchCap(cfg.Dispatch)}, faultCaps(cfg)...) {
 		if cap != "" && !info.Capabilities.Has(cap) {
-			Skip(naPrefix + fmt.Sprintf("%s has no %s", info.Name, cap))
+			skipNA(fmt.Sprintf("%s has no %s", info.Name, cap))
 		}
 	}
 	sctx, cancel := context.WithTimeout(ctx, ReplyBound)
@@ -65,7 +64,7 @@ func StartServer(ctx context.Context, cfg driver.ServerConfig) *Server {
 	var unsupported *driver.UnsupportedError
 	switch {
 	case errors.As(err, &unsupported):
-		Skip(naPrefix + err.Error())
+		skipNA(err.Error())
 	case errors.Is(err, driver.ErrNoReply):
 		Hang("starting a server")
 	case err != nil:
@@ -94,7 +93,7 @@ func StartServer(ctx context.Context, cfg driver.ServerConfig) *Server {
 			HarnessError("closing the session: %v", err)
 		}
 	})
-	return &Server{Session: sess, Config: cfg, ctx: ctx, traced: info.Capabilities.Has(rules.CapTrace)}
+	return &Server{Session: sess, Config: cfg, ctx: ctx, traced: info.Capabilities.Has(driver.CapTrace)}
 }
 
 func dispatchCap(d driver.Dispatch) string {

@@ -395,3 +395,19 @@ func TestSessionSurface(t *testing.T) {
 		t.Fatalf("the server ended with %v; want SIGUSR1", err)
 	}
 }
+
+// exec: takes the command after the colon and the declarations of the
+// options.
+func TestScheme(t *testing.T) {
+	reg := driver.NewRegistry(Scheme())
+	target, err := reg.Open("exec: ./server --port 0", driver.OpenOptions{Family: driver.UDP, Vouch: []string{"signals"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := target.Info(); info.Version != "./server --port 0" || !info.Capabilities.Has("udp", "signals") {
+		t.Errorf("Info() = %+v; want the command as version, udp and signals", info)
+	}
+	if _, err := reg.Open("exec: ", driver.OpenOptions{}); err == nil || !strings.Contains(err.Error(), "write exec:'COMMAND ARGS'") {
+		t.Errorf("an empty command: %v", err)
+	}
+}

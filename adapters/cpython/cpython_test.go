@@ -10,6 +10,7 @@ import (
 	"github.com/sockspec/sockspec/adapters/cpython"
 	"github.com/sockspec/sockspec/internal/testkit"
 	"github.com/sockspec/sockspec/spec"
+	"github.com/sockspec/sockspec/spec/driver"
 )
 
 func TestFindRefusesWhatIsNoInterpreter(t *testing.T) {
@@ -23,6 +24,15 @@ func TestFindRefusesWhatIsNoInterpreter(t *testing.T) {
 		if _, err := cpython.Find(which); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Find(%q) = %v; want an error saying %q", which, err, want)
 		}
+	}
+}
+
+// The scheme's error is a nil target: no nil *process.Target hides in
+// the interface.
+func TestSchemeRefusesWithANilTarget(t *testing.T) {
+	target, err := cpython.Scheme().Open("", driver.OpenOptions{})
+	if target != nil || err == nil || !strings.Contains(err.Error(), "say which interpreter") {
+		t.Fatalf("Open(\"\") = %#v, %v; want nil and an error", target, err)
 	}
 }
 

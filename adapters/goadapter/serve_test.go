@@ -20,7 +20,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	inproc.ChildMain()
+	inproc.ChildMain(nil)
 	os.Exit(m.Run())
 }
 

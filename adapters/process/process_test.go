@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -129,5 +130,35 @@ func TestKillAll(t *testing.T) {
 	}
 	if !groupGone(pgid) {
 		t.Fatal("children outlived KillAll")
+	}
+}
+
+// process: splits a command line; reference-process runs sockspec's
+// adapter command, with a known mutant only.
+func TestSchemes(t *testing.T) {
+	reg := driver.NewRegistry(Scheme(), ReferenceScheme([]string{"ord03-x"}))
+	o := driver.OpenOptions{Sockspec: "/bin/sockspec"}
+	for name, want := range map[string][]string{
+		"process:./adapter --flag":  {"./adapter", "--flag"},
+		"reference-process":         {"/bin/sockspec", "adapter"},
+		"reference-process:ord03-x": {"/bin/sockspec", "adapter", "--mutation", "ord03-x"},
+	} {
+		target, err := reg.Open(name, o)
+		if err != nil || !slices.Equal(target.(*Target).Argv, want) {
+			t.Errorf("Open(%q) = %v, %v; want argv %q", name, target, err, want)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		o    driver.OpenOptions
+		want string
+	}{
+		{"process:  ", o, "names no command: write process:COMMAND ARGS"},
+		{"reference-process:no-such", o, `unknown mutant "no-such"`},
+		{"reference-process", driver.OpenOptions{}, "this program is not sockspec"},
+	} {
+		if _, err := reg.Open(tc.name, tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Open(%q): %v; want %q", tc.name, err, tc.want)
+		}
 	}
 }

@@ -47,7 +47,7 @@ func runAdapter(_ context.Context, e env) int {
 		fmt.Fprintf(e.Stderr, "sockspec adapter: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	target := referenceHello{&inproc.Target{Mutation: *mutation, ErrorLog: e.Stderr}}
+	target := referenceHello{&inproc.Target{Mutation: *mutation, Mutations: mutations(), ErrorLog: e.Stderr}}
 	return goadapter.Serve(context.Background(), target, os.Stdin, e.Stdout, e.Stderr)
 }
 

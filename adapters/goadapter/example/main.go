@@ -14,6 +14,6 @@ import (
 func main() {
 	// A forking server's request child is this program run again: it
 	// serves its request before anything else happens.
-	inproc.ChildMain()
+	inproc.ChildMain(nil)
 	goadapter.Main(&inproc.Target{})
 }
