@@ -16,6 +16,7 @@ import (
 
 	"github.com/sockspec/sockspec/impl"
 	"github.com/sockspec/sockspec/internal/testkit"
+	"github.com/sockspec/sockspec/spec/driver"
 )
 
 func TestMain(m *testing.M) {
@@ -286,7 +287,7 @@ func ctxT(t testing.TB) context.Context {
 // readLine reads one line of the reply.
 func (c *client) readLine() string {
 	c.t.Helper()
-	line, err := testkit.ReadLine(c.conn)
+	line, err := driver.ReadReplyLine(c.conn)
 	if err != nil {
 		c.t.Fatalf("reading a line: got %q, then %v", line, err)
 	}

@@ -352,20 +352,7 @@ func (c *Client) ReadReply() Reply { return c.Read(ClientBound) }
 // ReadLine reads one line of a stream reply within ClientBound.
 func (c *Client) ReadLine() (string, error) {
 	c.conn.SetReadDeadline(time.Now().Add(ClientBound))
-	var b []byte
-	one := make([]byte, 1)
-	for {
-		n, err := c.conn.Read(one)
-		if n == 1 {
-			b = append(b, one[0])
-			if one[0] == '\n' {
-				return string(b), nil
-			}
-		}
-		if err != nil {
-			return string(b), err
-		}
-	}
+	return driver.ReadReplyLine(c.conn)
 }
 
 // Close closes the client.

@@ -1,8 +1,8 @@
 // Package testkit is the scaffolding the tests of this module share: a
 // TestMain that checks for leaked goroutines (Main, called from each
 // package's main_test.go), a buffer goroutines may share, the Python
-// interpreters tests run, line readers with a bound (Lines for a pipe,
-// ReadLine for a connection), and a bounded wait for what nothing signals
+// interpreters tests run, a line reader with a bound for a
+// pipe (Lines; a connection's reply lines are driver.ReadReplyLine's), and a bounded wait for what nothing signals
 // (WaitFor). Only _test.go files import it (TestOnlyTestsImportTheKit).
 //
 // # One race policy

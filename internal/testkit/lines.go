@@ -72,24 +72,3 @@ func (l *Lines) Next() string {
 // Done is closed once the output has ended (or failed) and its reading
 // goroutine with it.
 func (l *Lines) Done() <-chan struct{} { return l.done }
-
-// ReadLine reads r up to and including the next "\n", a byte at a time so
-// that nothing after the line is consumed: what follows stays for the next
-// read of a connection. Its bound is r's own (a connection's deadline). On
-// an error it returns what it read before it.
-func ReadLine(r io.Reader) (string, error) {
-	var b []byte
-	one := make([]byte, 1)
-	for {
-		n, err := r.Read(one)
-		if n == 1 {
-			b = append(b, one[0])
-			if one[0] == '\n' {
-				return string(b), nil
-			}
-		}
-		if err != nil {
-			return string(b), err
-		}
-	}
-}

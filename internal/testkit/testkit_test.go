@@ -172,18 +172,6 @@ func TestLinesBound(t *testing.T) {
 	}
 }
 
-// ReadLine leaves what follows the line unread, and returns what it read
-// before an error.
-func TestReadLineReadsNoFurther(t *testing.T) {
-	r := strings.NewReader("one\ntwo")
-	if line, err := ReadLine(r); line != "one\n" || err != nil {
-		t.Fatalf("ReadLine = %q, %v", line, err)
-	}
-	if line, err := ReadLine(r); line != "two" || err != io.EOF {
-		t.Fatalf("ReadLine of an unended line = %q, %v; want it and EOF", line, err)
-	}
-}
-
 func TestWaitFor(t *testing.T) {
 	n := 0
 	WaitFor(t, 5*time.Second, "the third look", func() bool { n++; return n == 3 })
