@@ -43,7 +43,7 @@ func TestERR03ErrorsReachHandleErrorInEveryMode(t *testing.T) {
 		t.Run(d.String(), func(t *testing.T) {
 			var log testkit.Buffer
 			rec := &recorder{}
-			s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: d, ErrorLog: &log, Trace: rec.trace()})
+			s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: d, ErrorLog: &log, Trace: rec.Trace()})
 			c := dial(t, s)
 			c.send("fail")
 			if err := s.HandleRequest(ctxT(t)); err != nil {
@@ -51,7 +51,7 @@ func TestERR03ErrorsReachHandleErrorInEveryMode(t *testing.T) {
 			}
 			c.readAll()
 			s.ServerClose()
-			ret := rec.returns(impl.HookHandleError)
+			ret := rec.Returns(impl.HookHandleError)
 			if len(ret) != 1 {
 				t.Fatalf("handle_error returned %d times", len(ret))
 			}
@@ -72,7 +72,7 @@ func TestERR05FailingHandleErrorDoesNotLeak(t *testing.T) {
 	for _, d := range []impl.Dispatch{impl.Sync, impl.Threading} {
 		t.Run(d.String(), func(t *testing.T) {
 			rec := &recorder{}
-			s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: d, Trace: rec.trace(), Overrides: impl.Overrides{
+			s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: d, Trace: rec.Trace(), Overrides: impl.Overrides{
 				HandleError: func(*impl.Server, *impl.Request, error) error { return broken },
 			}})
 			c := dial(t, s)
@@ -85,7 +85,7 @@ func TestERR05FailingHandleErrorDoesNotLeak(t *testing.T) {
 				t.Fatalf("client did not get EOF: %v", err)
 			}
 			s.ServerClose()
-			if n := rec.count(impl.HookShutdownRequest); n != 1 {
+			if n := rec.Count(impl.HookShutdownRequest); n != 1 {
 				t.Fatalf("shutdown_request ran %d times", n)
 			}
 		})
@@ -98,7 +98,7 @@ func TestERR06ChildExitStatus(t *testing.T) {
 	for script, want := range map[string]string{"echo ok": "0", "fail": "1", "fatal": "1", "panic": "1"} {
 		t.Run(script, func(t *testing.T) {
 			rec := &recorder{}
-			s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Forking, Trace: rec.trace()})
+			s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Forking, Trace: rec.Trace()})
 			c := dial(t, s)
 			c.send(script)
 			if err := s.HandleRequest(ctxT(t)); err != nil {
@@ -106,7 +106,7 @@ func TestERR06ChildExitStatus(t *testing.T) {
 			}
 			c.readAll()
 			s.ServerClose()
-			exits := rec.returns(impl.HookChildExit)
+			exits := rec.Returns(impl.HookChildExit)
 			if len(exits) != 1 || exits[0].Result != want {
 				t.Fatalf("child exits %+v, want status %s", exits, want)
 			}

@@ -10,10 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/sockspec/sockspec/fakes"
 	"github.com/sockspec/sockspec/impl"
 	"github.com/sockspec/sockspec/internal/testkit"
 	"github.com/sockspec/sockspec/spec/driver"
@@ -117,68 +117,8 @@ func (h *scriptHandler) Finish(r *impl.Request) error {
 	return nil
 }
 
-// recorder collects trace events.
-type recorder struct {
-	mu     sync.Mutex
-	events []impl.Event
-}
-
-func (r *recorder) trace() *impl.ServerTrace {
-	add := func(e impl.Event) {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		r.events = append(r.events, e)
-	}
-	return &impl.ServerTrace{Call: add, Return: add}
-}
-
-// calls lists the hooks called, in order, optionally only of request id.
-func (r *recorder) calls(filter ...func(impl.Event) bool) []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []string
-next:
-	for _, e := range r.events {
-		if e.Phase != impl.Call {
-			continue
-		}
-		for _, f := range filter {
-			if !f(e) {
-				continue next
-			}
-		}
-		out = append(out, string(e.Hook))
-	}
-	return out
-}
-
-func (r *recorder) returns(h impl.Hook) []impl.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []impl.Event
-	for _, e := range r.events {
-		if e.Phase == impl.Return && e.Hook == h {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-func (r *recorder) count(h impl.Hook) int {
-	n := 0
-	for _, c := range r.calls() {
-		if c == string(h) {
-			n++
-		}
-	}
-	return n
-}
-
-func (r *recorder) eventsCopy() []impl.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]impl.Event(nil), r.events...)
-}
+// recorder collects trace events; the waits below are its own.
+type recorder struct{ fakes.Recorder }
 
 // requestHooks keeps only the pipeline hooks of requests.
 func requestHooks(e impl.Event) bool { return e.Request != 0 }
@@ -321,13 +261,13 @@ func serve(t testing.TB, s *impl.Server, poll time.Duration) <-chan error {
 // or fails the test after a bound.
 func (r *recorder) waitFor(t testing.TB, h impl.Hook, n int) {
 	t.Helper()
-	r.waitUntil(t, fmt.Sprintf("%d returns of %s", n, h), func() bool { return len(r.returns(h)) >= n })
+	r.waitUntil(t, fmt.Sprintf("%d returns of %s", n, h), func() bool { return len(r.Returns(h)) >= n })
 }
 
 // waitForCall blocks until the recorder saw n calls of hook h.
 func (r *recorder) waitForCall(t testing.TB, h impl.Hook, n int) {
 	t.Helper()
-	r.waitUntil(t, fmt.Sprintf("%d calls of %s", n, h), func() bool { return r.count(h) >= n })
+	r.waitUntil(t, fmt.Sprintf("%d calls of %s", n, h), func() bool { return r.Count(h) >= n })
 }
 
 // waitUntil waits up to 10s for cond, and fails the test with the trace.
@@ -337,7 +277,7 @@ func (r *recorder) waitUntil(t testing.TB, what string, cond func() bool) {
 		if cond() {
 			return nil
 		}
-		return fmt.Errorf("trace %v", r.calls())
+		return fmt.Errorf("trace %v", r.Calls())
 	})
 }
 

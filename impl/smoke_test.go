@@ -20,7 +20,7 @@ func TestSmoke(t *testing.T) {
 		for _, d := range []impl.Dispatch{impl.Sync, impl.Threading, impl.Forking} {
 			t.Run(f.String()+"/"+d.String(), func(t *testing.T) {
 				rec := &recorder{}
-				s := newServer(t, impl.Config{Family: f, Dispatch: d, Trace: rec.trace()})
+				s := newServer(t, impl.Config{Family: f, Dispatch: d, Trace: rec.Trace()})
 				c := dial(t, s)
 				c.send("echo hi")
 				if err := s.HandleRequest(ctxT(t)); err != nil {
@@ -33,14 +33,14 @@ func TestSmoke(t *testing.T) {
 				s.ServerClose()
 				// A thread or a child may still be ending its request.
 				testkit.WaitFor(t, 10*time.Second, "the request's hooks to close_request", func() bool {
-					return hasInOrder(rec.calls(), requestPath)
+					return hasInOrder(rec.Calls(), requestPath)
 				})
-				calls := rec.calls()
+				calls := rec.Calls()
 				if !slices.Equal(calls[:min(len(calls), len(serverPath))], serverPath) {
 					t.Errorf("calls %v; want them to begin with %v", calls, serverPath)
 				}
 				for _, h := range append(requestPath[:4:4], "server_close") {
-					if n := rec.count(impl.Hook(h)); n != 1 {
+					if n := rec.Count(impl.Hook(h)); n != 1 {
 						t.Errorf("%s called %d times; want once in %v", h, n, calls)
 					}
 				}
