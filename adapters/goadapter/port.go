@@ -67,6 +67,9 @@ type Port struct {
 	// New builds, binds (at h.Address()) and activates one server as cfg
 	// says, tracing server_bind and server_activate through h. It may
 	// return a *driver.UnsupportedError for a configuration it lacks.
+	// When cfg defers the bind (bind_and_activate false), the kit calls
+	// New before the first command that needs the server, not at the
+	// start: nothing is bound until then (NET-12).
 	New func(cfg driver.ServerConfig, h *Hooks) (Server, error)
 }
 
@@ -88,10 +91,7 @@ func (p *Port) Start(_ context.Context, cfg driver.ServerConfig) (_ driver.Sessi
 			return nil, &driver.UnsupportedError{What: c}
 		}
 	}
-	if cfg.BindAndActivate != nil && !*cfg.BindAndActivate {
-		return nil, &driver.UnsupportedError{What: "bind_and_activate=False"}
-	}
-	s := &session{cfg: cfg}
+	s := &session{cfg: cfg, build: p.New}
 	defer func() {
 		if err != nil {
 			s.removeDir()
@@ -109,8 +109,10 @@ func (p *Port) Start(_ context.Context, cfg driver.ServerConfig) (_ driver.Sessi
 	}
 	s.hooks = newHooks(cfg, addr)
 	s.hooks.shutdown = s.shutdown
-	if s.srv, err = p.New(cfg, s.hooks); err != nil {
-		return nil, err
+	if cfg.BindAndActivate == nil || *cfg.BindAndActivate {
+		if _, err := s.server(); err != nil {
+			return nil, err
+		}
 	}
 	s.life, s.cancel = context.WithCancel(context.Background())
 	return s, nil
@@ -119,12 +121,19 @@ func (p *Port) Start(_ context.Context, cfg driver.ServerConfig) (_ driver.Sessi
 // session drives one server of a port for the harness.
 type session struct {
 	cfg    driver.ServerConfig
-	srv    Server
 	hooks  *Hooks
 	dir    string          // temporary directory of socket paths, removed on Close
 	life   context.Context // ends at Close: bounds the server's own calls
 	cancel context.CancelFunc
 	calls  sync.WaitGroup // goroutines running server calls
+
+	// The server is built (bound and activated) by build at the start,
+	// or, when the configuration defers the bind, before the first
+	// command that needs it (NET-12).
+	buildMu  sync.Mutex
+	build    func(driver.ServerConfig, *Hooks) (Server, error)
+	srv      Server
+	buildErr error
 
 	mu           sync.Mutex
 	closed       bool
@@ -137,7 +146,31 @@ type session struct {
 	interrupt context.CancelCauseFunc
 }
 
-func (s *session) Address() string      { return s.srv.Address() }
+// server builds the server once, and returns it or why it could not be.
+func (s *session) server() (Server, error) {
+	s.buildMu.Lock()
+	defer s.buildMu.Unlock()
+	if s.srv == nil && s.buildErr == nil {
+		s.srv, s.buildErr = s.build(s.cfg, s.hooks)
+	}
+	return s.srv, s.buildErr
+}
+
+// built is the server when it has been built, nil before.
+func (s *session) built() Server {
+	s.buildMu.Lock()
+	defer s.buildMu.Unlock()
+	return s.srv
+}
+
+// Address is the server's, or the one it will bind before it has.
+func (s *session) Address() string {
+	if srv := s.built(); srv != nil {
+		return srv.Address()
+	}
+	return s.hooks.Address()
+}
+
 func (s *session) Trace() *driver.Trace { return &s.hooks.trace }
 
 // Dial opens a client of the session's family.
@@ -165,9 +198,10 @@ func (s *session) clientDir() (string, error) {
 	return s.dir, nil
 }
 
-// call runs f on a goroutine of its own and waits for it until ctx ends
-// (ErrNoReply); the goroutine is joined at Close whatever happens.
-func (s *session) call(ctx context.Context, f func() error) (driver.Result, error) {
+// call runs f with the server on a goroutine of its own and waits for it
+// until ctx ends (ErrNoReply); the goroutine is joined at Close whatever
+// happens. A server that could not be built is f's error.
+func (s *session) call(ctx context.Context, f func(Server) error) (driver.Result, error) {
 	if s.isClosed() {
 		return driver.Result{}, driver.ErrSessionClosed
 	}
@@ -175,7 +209,11 @@ func (s *session) call(ctx context.Context, f func() error) (driver.Result, erro
 	s.calls.Add(1)
 	go func() {
 		defer s.calls.Done()
-		done <- f()
+		srv, err := s.server()
+		if err == nil {
+			err = f(srv)
+		}
+		done <- err
 	}()
 	select {
 	case err := <-done:
@@ -199,8 +237,8 @@ func (s *session) traced(hook string, f func() error) error {
 }
 
 func (s *session) HandleRequest(ctx context.Context) (driver.Result, error) {
-	return s.call(ctx, func() error {
-		return s.traced(driver.HookHandleRequest, func() error { return s.srv.HandleRequest(s.life) })
+	return s.call(ctx, func(srv Server) error {
+		return s.traced(driver.HookHandleRequest, func() error { return srv.HandleRequest(s.life) })
 	})
 }
 
@@ -209,6 +247,10 @@ func (s *session) HandleRequest(ctx context.Context) (driver.Result, error) {
 func (s *session) ServeForever(ctx context.Context, poll time.Duration) error {
 	if s.isClosed() {
 		return driver.ErrSessionClosed
+	}
+	srv, err := s.server()
+	if err != nil {
+		return err
 	}
 	before := driver.Count(s.hooks.trace.Events(), driver.HookServeForever, driver.Call)
 	loop, interrupt := context.WithCancelCause(s.life)
@@ -223,7 +265,7 @@ func (s *session) ServeForever(ctx context.Context, poll time.Duration) error {
 		s.setLoop(g, true)
 		_ = s.traced(driver.HookServeForever, func() error {
 			defer s.setLoop(g, false)
-			err := s.srv.ServeForever(loop, poll)
+			err := srv.ServeForever(loop, poll)
 			if cause := context.Cause(loop); cause == ErrSignalRaised {
 				return cause
 			}
@@ -249,7 +291,7 @@ func (s *session) setLoop(g uint64, running bool) {
 }
 
 func (s *session) Shutdown(ctx context.Context) (driver.Result, error) {
-	return s.call(ctx, s.shutdown)
+	return s.call(ctx, func(Server) error { return s.shutdown() })
 }
 
 // loopReturnBound bounds shutdown's wait for serve_forever's return event.
@@ -265,7 +307,7 @@ const loopReturnBound = time.Second
 func (s *session) shutdown() error {
 	return s.traced(driver.HookShutdown, func() error {
 		calls := driver.Count(s.hooks.trace.Events(), driver.HookServeForever, driver.Call)
-		err := s.srv.Shutdown()
+		err := s.built().Shutdown()
 		s.mu.Lock()
 		onLoop := s.loops[goid()]
 		s.mu.Unlock()
@@ -290,11 +332,11 @@ func (s *session) ExitContext(ctx context.Context) (driver.Result, error) {
 	return s.call(ctx, s.serverClose)
 }
 
-func (s *session) serverClose() error {
+func (s *session) serverClose(srv Server) error {
 	s.mu.Lock()
 	s.serverClosed = true
 	s.mu.Unlock()
-	return s.traced(driver.HookServerClose, s.srv.ServerClose)
+	return s.traced(driver.HookServerClose, srv.ServerClose)
 }
 
 func (s *session) State(context.Context) (driver.State, error) {
@@ -304,7 +346,7 @@ func (s *session) State(context.Context) (driver.State, error) {
 	if t := s.cfg.Timeout; t != nil {
 		st.Timeout = strconv.FormatFloat(t.Seconds(), 'f', -1, 64)
 	}
-	if stater, ok := s.srv.(Stater); ok {
+	if stater, ok := s.built().(Stater); ok {
 		stater.State(&st)
 	}
 	return st, nil
@@ -341,7 +383,9 @@ func (s *session) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.cancel()
-	_ = s.srv.ServerClose()
+	if srv := s.built(); srv != nil {
+		_ = srv.ServerClose()
+	}
 	done := make(chan struct{})
 	go func() { s.calls.Wait(); close(done) }()
 	var err error

@@ -214,3 +214,28 @@ func (stubServer) HandleRequest(context.Context) error               { return ni
 func (stubServer) ServeForever(context.Context, time.Duration) error { return nil }
 func (stubServer) Shutdown() error                                   { return nil }
 func (stubServer) ServerClose() error                                { return nil }
+
+// With the bind deferred, the kit builds the server before the first
+// command, not at the start: nothing is bound or traced until then
+// (NET-12).
+func TestPortDefersTheBind(t *testing.T) {
+	no := false
+	cfg := tcpSync
+	cfg.BindAndActivate = &no
+	cfg.Timeout = driver.After(0)
+	s := startPort(t, toyPort(), cfg)
+	if n := len(s.Trace().Events()); n != 0 {
+		t.Fatalf("%d events before the first command, want none: %v", n, s.Trace().Events())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if r, err := s.HandleRequest(ctx); err != nil || r.Raised() {
+		t.Fatalf("HandleRequest: %v, %v", r, err)
+	}
+	if got := strings.Join(driver.Calls(s.Trace().Events(), nil), " "); got != "server_bind server_activate handle_request handle_timeout" {
+		t.Errorf("hooks called: %s, want the bind, then handle_request timing out", got)
+	}
+	if strings.HasSuffix(s.Address(), ":0") {
+		t.Errorf("address %q after the bind, want the bound port", s.Address())
+	}
+}

@@ -40,11 +40,13 @@ type Server struct {
 	// one returned, or the one handle_error is called for.
 	Trace func(hook, phase string, conn net.Conn, err error)
 
-	ln       *net.TCPListener
-	pending  net.Conn // accepted by the readiness wait, for get_request
-	mu       sync.Mutex
-	stopping atomic.Bool   // serve_forever ends at its next iteration
-	loopDone chan struct{} // closed when the running ServeForever ends; nil when none runs
+	ln *net.TCPListener
+	// The readiness wait accepts: get_request takes what it got.
+	pending   net.Conn
+	acceptErr error
+	mu        sync.Mutex
+	stopping  atomic.Bool   // serve_forever ends at its next iteration
+	loopDone  chan struct{} // closed when the running ServeForever ends; nil when none runs
 }
 
 func (s *Server) around(hook string, conn net.Conn, f func() error) error {
@@ -79,7 +81,7 @@ func (s *Server) Address() string { return s.ln.Addr().String() }
 // wait waits up to timeout (nil: forever) for a connection and keeps it
 // for get_request; it reports whether one is ready. ctx ending ends it.
 func (s *Server) wait(ctx context.Context, timeout *time.Duration) (bool, error) {
-	if s.pending != nil {
+	if s.pending != nil || s.acceptErr != nil {
 		return true, nil
 	}
 	deadline := time.Time{}
@@ -89,11 +91,18 @@ func (s *Server) wait(ctx context.Context, timeout *time.Duration) (bool, error)
 	s.ln.SetDeadline(deadline)
 	defer context.AfterFunc(ctx, func() { s.ln.SetDeadline(time.Unix(1, 0)) })()
 	conn, err := s.ln.Accept()
-	if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
+	switch {
+	case conn != nil:
+		s.pending = conn
+	case errors.Is(err, net.ErrClosed):
+		return false, err // a closed server cannot wait
+	case !errors.Is(err, os.ErrDeadlineExceeded):
+		s.acceptErr = err // get_request's failure
+	}
+	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
-	s.pending = conn
-	return err == nil, err
+	return s.pending != nil || s.acceptErr != nil, nil
 }
 
 // HandleRequest serves one request, or calls handle_timeout and returns
@@ -162,7 +171,7 @@ func (s *Server) getRequest() (conn net.Conn, err error) {
 		err = s.BeforeAccept()
 	}
 	if err == nil {
-		conn, s.pending = s.pending, nil
+		conn, err, s.pending, s.acceptErr = s.pending, s.acceptErr, nil, nil
 	}
 	s.Trace("get_request", "return", conn, err)
 	return conn, err
