@@ -210,8 +210,8 @@ func TestExampleIsAProcessTarget(t *testing.T) {
 	if err := target.Err(); err != nil {
 		t.Fatalf("the example said no hello: %v", err)
 	}
-	if name, _ := target.Implementation(); name != "reference" {
-		t.Errorf("the example's hello names %q, want reference", name)
+	if name, _ := target.Implementation(); name != "toyserver" {
+		t.Errorf("the example's hello names %q, want toyserver", name)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -224,9 +224,9 @@ func TestExampleIsAProcessTarget(t *testing.T) {
 }
 
 // The example through the whole harness: the sockspec binary runs the
-// specs of a few rules against it, as a port author would, and every rule
-// passes. ORD-01 is the hook order, SHD-12 the SIGUSR2 the kit raises into
-// the loop, FRK-07 the foreign children the kit numbers.
+// specs of the pipeline (ORD) and timeout (TMO) rules against it, as a
+// port author would. Every rule the toy server's capabilities reach
+// passes; TMO-04 (signals) and TMO-06 (forking) are beyond them.
 func TestExamplePassesRules(t *testing.T) {
 	example := buildExample(t)
 	sockspec := filepath.Join(t.TempDir(), "sockspec")
@@ -236,9 +236,8 @@ func TestExamplePassesRules(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	want := []string{"FRK-07", "ORD-01", "SHD-12"}
 	cmd := exec.CommandContext(ctx, sockspec, "run", "--target", "process:"+example, "--validate-protocol",
-		"--label-filter", "rule:"+strings.Join(want, " || rule:"), "--report-dir", dir)
+		"--label-filter", "/rule:(ORD|TMO)-/", "--report-dir", dir)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("sockspec run: %v\n%s", err, out)
@@ -256,15 +255,20 @@ func TestExamplePassesRules(t *testing.T) {
 	if err := json.Unmarshal(b, &report); err != nil {
 		t.Fatal(err)
 	}
-	var got []string
+	beyond := map[string]bool{"TMO-04": true, "TMO-06": true}
+	judged := 0
 	for _, r := range report.Rules {
-		got = append(got, r.Rule)
-		if r.Outcome != "PASS" {
-			t.Errorf("%s: %s, want PASS\n%s", r.Rule, r.Outcome, out)
+		want := "PASS"
+		if beyond[r.Rule] {
+			want = "N/A"
 		}
+		if r.Outcome != want {
+			t.Errorf("%s: %s, want %s\n%s", r.Rule, r.Outcome, want, out)
+		}
+		judged++
 	}
-	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("rules judged: %v, want %v", got, want)
+	if judged != 18 {
+		t.Errorf("%d rules judged, want the 10 ORD and 8 TMO rules\n%s", judged, out)
 	}
 }
 
