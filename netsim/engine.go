@@ -427,12 +427,18 @@ type Flow struct {
 	linkFree time.Time
 }
 
-// Flow returns the shaper of a new datagram flow in direction dir, first
-// used at now; nil when no fault acts on it.
-func (e *Engine) Flow(now time.Time, network string, dir Direction) *Flow {
+// Flows returns the shapers of a new exchange of datagrams between two
+// sockets, first used at now: up and down share its number in events.
+// Either is nil when no fault acts that way.
+func (e *Engine) Flows(now time.Time, network string) (up, down *Flow) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.startLocked(now)
+	e.flows++
+	return e.flowLocked(network, Up), e.flowLocked(network, Down)
+}
+
+func (e *Engine) flowLocked(network string, dir Direction) *Flow {
 	var idx []int
 	for i, f := range e.profile.Faults {
 		if f.onDatagrams() && f.Dir.covers(dir) {
@@ -442,7 +448,6 @@ func (e *Engine) Flow(now time.Time, network string, dir Direction) *Flow {
 	if len(idx) == 0 {
 		return nil
 	}
-	e.flows++
 	return &Flow{
 		e: e, id: e.flows, dir: dir, net: network, start: e.start, faults: idx,
 		rng: rand.New(rand.NewPCG(e.seed^0x9e3779b97f4a7c15, uint64(e.flows)<<2|uint64(dir))),

@@ -134,16 +134,19 @@ func (n *Network) flow(src, dst *PacketConn) *Flow {
 	if f, ok := n.flows[key]; ok {
 		return f
 	}
-	dir := Down
+	// Both ways of a pair of sockets are one exchange: up is towards the
+	// socket made first.
+	server, client := src, dst
 	if dst.seq < src.seq {
-		dir = Up
+		server, client = dst, src
 	}
-	f := n.link.Flow(time.Now(), src.fam.name, dir)
+	up, down := n.link.Flows(time.Now(), src.fam.name)
 	if n.flows == nil {
 		n.flows = map[[2]*PacketConn]*Flow{}
 	}
-	n.flows[key] = f
-	return f
+	n.flows[[2]*PacketConn{client, server}] = up
+	n.flows[[2]*PacketConn{server, client}] = down
+	return n.flows[key]
 }
 
 func (n *Network) backlog() int      { return orDefault(n.Backlog, DefaultBacklog) }

@@ -81,12 +81,8 @@ func (p *Proxy) session(from net.Addr) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	s := &session{
-		client: from, upstream: up,
-		up:   p.engine.Flow(now, p.cfg.Family, netsim.Up),
-		down: p.engine.Flow(now, p.cfg.Family, netsim.Down),
-	}
+	s := &session{client: from, upstream: up}
+	s.up, s.down = p.engine.Flows(time.Now(), p.cfg.Family)
 	p.sessions[key] = s
 	p.conns[up] = struct{}{}
 	p.wg.Add(1)
