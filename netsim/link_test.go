@@ -2,6 +2,7 @@ package netsim_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/sockspec/sockspec/impl"
 	"github.com/sockspec/sockspec/netsim"
 )
 
@@ -467,4 +469,33 @@ func TestLinkVirtualTimeSpeedup(t *testing.T) {
 		t.Fatalf("250 wan round trips took %v of virtual time", simulated)
 	}
 	t.Logf("simulated %v in %v of wall time: %.0f simulated seconds per wall second", simulated, el, simulated.Seconds()/el.Seconds())
+}
+
+// The reference server runs unchanged on a shaped network, and a request
+// over wan takes a round trip of virtual time and no wall time.
+func TestLinkServerOverWAN(t *testing.T) {
+	for _, fam := range []impl.Family{impl.TCP, impl.UDP} {
+		t.Run(fam.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				wan, _ := netsim.LookupProfile("wan")
+				n := &netsim.Network{}
+				n.SetProfile(wan, 5, nil)
+				s := newServer(t, impl.Config{Family: fam, Network: n})
+				network := "tcp"
+				if fam == impl.UDP {
+					network = "udp"
+				}
+				c := dial(t, n, network, s.Address())
+				start := time.Now()
+				c.Write([]byte("over the ocean\n"))
+				if err := s.HandleRequest(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				got := readFull(t, c, len("over the ocean\n"))
+				if rtt := time.Since(start); string(got) != "over the ocean\n" || rtt < 60*time.Millisecond || rtt > 101*time.Millisecond {
+					t.Fatalf("reply %q after %v, want a round trip of 2×(40±10 ms) plus sending time", got, rtt)
+				}
+			})
+		})
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -351,5 +352,44 @@ func TestProxyFront(t *testing.T) {
 	}
 	if _, err := proxy.Front("sctp", "x", lan, 1); err == nil || err.Error() != `proxy: unknown family "sctp" (write tcp, udp, unix or unixgram)` {
 		t.Fatalf("bad family: %v", err)
+	}
+}
+
+// The same seed resets the same connections; the decisions are the
+// engine's, whatever the real clock does.
+func TestProxySeededDecisions(t *testing.T) {
+	resets := func(seed uint64) []int {
+		var mu sync.Mutex
+		var ids []int
+		upstream := echoServer(t, "tcp")
+		p, err := proxy.Start(proxy.Config{
+			Family: "tcp", Listen: "127.0.0.1:0", Upstream: upstream, Seed: seed,
+			Profile: netsim.Profile{Faults: []netsim.Fault{{Kind: netsim.FaultReset, Dir: netsim.Up, Probability: 0.5, Bytes: netsim.Range{Min: 10, Max: 10}}}},
+			Observe: func(e netsim.LinkEvent) {
+				if e.Action == netsim.ActReset {
+					mu.Lock()
+					ids = append(ids, e.Conn)
+					mu.Unlock()
+				}
+			},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		for range 16 {
+			c := dialT(t, "tcp", p.Addr().String())
+			c.Write(make([]byte, 100))
+			c.(*net.TCPConn).CloseWrite()
+			io.ReadAll(c) // to the echo's end or the reset
+			c.Close()
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return ids
+	}
+	a, b := resets(11), resets(11)
+	if len(a) == 0 || len(a) == 16 || !slices.Equal(a, b) {
+		t.Fatalf("reset connections %v, then %v", a, b)
 	}
 }
