@@ -2,7 +2,8 @@
 # The import rules of docs/DESIGN.md, "Import rules", checked on the
 # packages' non-test files with go list:
 #   1. impl, netsim and spec/driver import the standard library only;
-#      spec/rules may add spec/driver (the capabilities it names live there).
+#      spec/rules may add spec/driver (the capabilities it names live there),
+#      netsim/proxy may add netsim (the link model it applies).
 #      Other implementations' authors copy or vendor these packages.
 #   2. The suite (spec, spec/driver, spec/rules) imports no target under
 #      adapters/, directly or through another package: targets are opened
@@ -26,10 +27,11 @@ deps() {
 }
 
 # Rule 1.
-for pkg in ./impl ./netsim ./spec/driver ./spec/rules; do
+for pkg in ./impl ./netsim ./netsim/proxy ./spec/driver ./spec/rules; do
   [ -d "$pkg" ] || continue
   allowed="^$"
   [ "$pkg" = ./spec/rules ] && allowed="^$mod/spec/driver\$"
+  [ "$pkg" = ./netsim/proxy ] && allowed="^$mod/netsim\$"
   for dep in $(deps "$pkg"); do
     if ! [[ "$dep" =~ $allowed ]]; then
       fail "$pkg must import the standard library only, but depends on $dep"

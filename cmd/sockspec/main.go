@@ -47,6 +47,8 @@ var commands = []command{
 	rulesCommand,
 	serveCommand,
 	adapterCommand,
+	networkCommand,
+	proxyCommand,
 }
 
 func main() {
