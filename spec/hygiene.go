@@ -37,6 +37,23 @@ const (
 	busyWindow = 300 * time.Millisecond
 )
 
+// cpuWanted is the share of a core the process wanted between two looks:
+// the time its threads were runnable (on a CPU or queued for one) per
+// second of its life, where the kernel keeps scheduler statistics; the
+// CPU time it got otherwise. What it got alone would let a spinning server
+// pass on a loaded machine, where it gets a fraction of a core however
+// hard it spins.
+func cpuWanted(before, after driver.Hygiene) float64 {
+	wall := after.Age - before.Age
+	if wall <= 0 {
+		return 0
+	}
+	if before.Runnable > 0 && after.Runnable > 0 {
+		return float64(after.Runnable-before.Runnable) / float64(wall)
+	}
+	return float64(after.CPU-before.CPU) / float64(wall)
+}
+
 // settleBound is how long the oracle gives a server, after its spec, to
 // reap its children and close what it holds before it reports.
 const settleBound = 100 * time.Millisecond
@@ -56,7 +73,7 @@ func inspectHygiene(in driver.Inspector, before driver.Hygiene, countThreads boo
 	note("proc", "at the end: "+procFacts(first))
 	busy := ""
 	if wall := first.Age - before.Age; wall >= busyWindow {
-		if share := float64(first.CPU-before.CPU) / float64(wall); share > busyShare {
+		if share := cpuWanted(before, first); share > busyShare {
 			busy = fmt.Sprintf("busy: %.0f%% of a core over %v", 100*share, wall.Round(10*time.Millisecond))
 		}
 	}

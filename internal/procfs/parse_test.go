@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 )
 
 // fixture opens a file of testdata/proc, which mirrors /proc's layout.
@@ -223,5 +224,37 @@ func TestReadersOfThisProcess(t *testing.T) {
 	}
 	if cs, err := Cgroups(pid); err != nil || len(cs) == 0 {
 		t.Errorf("Cgroups: %d, %v", len(cs), err)
+	}
+}
+
+func TestParseSchedstat(t *testing.T) {
+	on, waiting, err := parseSchedstat("553484603 349844192 204\n")
+	if err != nil || on != 553484603 || waiting != 349844192 {
+		t.Fatalf("parseSchedstat = %v, %v, %v", on, waiting, err)
+	}
+	for _, bad := range []string{"", "12", "a b c", "1 -x 3"} {
+		if _, _, err := parseSchedstat(bad); err == nil {
+			t.Errorf("parseSchedstat(%q) took it", bad)
+		}
+	}
+}
+
+// A thread that spins is runnable all the while, whether or not the
+// machine's load lets it run: Runnable grows by at least the time spun.
+func TestRunnableCountsSpinning(t *testing.T) {
+	before, err := Runnable(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for time.Since(start) < 100*time.Millisecond {
+	}
+	spun := time.Since(start)
+	after, err := Runnable(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := after - before; got < spun*9/10 {
+		t.Fatalf("Runnable grew by %v over %v of spinning", got, spun)
 	}
 }

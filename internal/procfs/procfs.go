@@ -112,6 +112,9 @@ func Inspect(pid int) (driver.Hygiene, error) {
 	if up, err := uptime(); err == nil {
 		h.Age = up - time.Duration(st.StartTicks)*time.Second/clockTicks
 	}
+	if r, err := Runnable(pid); err == nil {
+		h.Runnable = r
+	}
 	fds, err := OpenFDs(pid)
 	if err != nil {
 		return driver.Hygiene{}, err

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // TaskIDs lists the thread ids of process pid, from /proc/PID/task, in
@@ -85,4 +86,46 @@ func PtraceScope() (string, error) {
 		return "", err
 	}
 	return strings.TrimSpace(string(b)), nil
+}
+
+// Runnable is how long the threads of process pid have, in all, been on a
+// CPU or waiting in a run queue for one (the first two fields of each
+// /proc/PID/task/TID/schedstat). It measures what a process wanted of
+// the CPU rather than what it got: on a loaded machine a process that
+// spins gets a fraction of a core, but it is runnable all the time, while
+// a process that waits in select or accept is neither. Threads that
+// ended before the read are not counted. The error says the process is
+// gone, or that the kernel keeps no scheduler statistics.
+func Runnable(pid int) (time.Duration, error) {
+	tids, err := TaskIDs(pid)
+	if err != nil {
+		return 0, err
+	}
+	var sum time.Duration
+	for _, tid := range tids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/schedstat", pid, tid))
+		if err != nil {
+			continue // the thread ended after the listing
+		}
+		on, waiting, err := parseSchedstat(string(b))
+		if err != nil {
+			return 0, fmt.Errorf("procfs: /proc/%d/task/%d/schedstat: %w", pid, tid, err)
+		}
+		sum += on + waiting
+	}
+	return sum, nil
+}
+
+// parseSchedstat reads "ON_CPU_NS RUNQUEUE_WAIT_NS TIMESLICES".
+func parseSchedstat(s string) (on, waiting time.Duration, err error) {
+	f := strings.Fields(s)
+	if len(f) < 2 {
+		return 0, 0, fmt.Errorf("%q has fewer than two fields", strings.TrimSpace(s))
+	}
+	a, err1 := strconv.ParseInt(f[0], 10, 64)
+	b, err2 := strconv.ParseInt(f[1], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("%q is not two counts of nanoseconds", strings.TrimSpace(s))
+	}
+	return time.Duration(a), time.Duration(b), nil
 }

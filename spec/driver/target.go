@@ -227,6 +227,11 @@ type Hygiene struct {
 	Threads int      `json:"threads"`
 	// CPU is the user and system time the process has used so far.
 	CPU time.Duration `json:"cpu_ns"`
+	// Runnable is how long the process's threads have been on a CPU or
+	// waiting in a run queue for one: what it wanted of the CPU, which
+	// unlike CPU does not shrink when other processes load the machine.
+	// 0 where the kernel keeps no scheduler statistics.
+	Runnable time.Duration `json:"runnable_ns,omitempty"`
 	// Age is how long the process has run.
 	Age time.Duration `json:"age_ns"`
 }
