@@ -37,6 +37,10 @@ type Config struct {
 	Focus       string
 	// Verbose prints every spec as it runs.
 	Verbose bool
+	// Strict is for a target that claims full conformance: every rule
+	// must be PASS or N/A, so an expected deviation or a NON-STRICT counts
+	// as a failure.
+	Strict bool
 	// KeepTimelines keeps every spec's timeline in the report, not only
 	// those of the specs that did not pass (sockspec reproduce).
 	KeepTimelines bool
