@@ -109,6 +109,13 @@ type Verdict struct {
 
 var _ = ReportAfterSuite("sockspec verdict", func(r Report) {
 	run := currentRun()
+	if run.refuseEmpty && r.PreRunStats.SpecsThatWillRun == 0 {
+		// The filters chose nothing: no verdict, no report to mislead.
+		current.Lock()
+		run.empty = true
+		current.Unlock()
+		return
+	}
 	v := Judge(r, run.cfg)
 	current.Lock()
 	run.verdict = v

@@ -47,6 +47,7 @@ var commands = []command{
 	rulesCommand,
 	serveCommand,
 	adapterCommand,
+	versionCommand,
 }
 
 func main() {
@@ -68,6 +69,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch name := args[0]; name {
 	case "help", "-h", "-help", "--help":
 		return help(args[1:], stdout, stderr)
+	case "--version", "-version":
+		return runVersion(context.Background(), env{Args: args[1:], Stdout: stdout, Stderr: stderr})
 	default:
 		c, ok := lookup(name)
 		if !ok {
