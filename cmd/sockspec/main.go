@@ -47,6 +47,7 @@ var commands = []command{
 	rulesCommand,
 	serveCommand,
 	adapterCommand,
+	doctorCommand,
 	versionCommand,
 }
 
