@@ -1,7 +1,9 @@
 package spec
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -35,10 +37,16 @@ type Expected struct {
 // registry: known rules, outcomes other than PASS, a reason for each.
 func ParseExpectations(b []byte, source string) (*Expectations, error) {
 	var e Expectations
-	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&e); err != nil {
-		return nil, fmt.Errorf("expectations %s: %w", source, err)
+		line, col := position(b, errorOffset(b, err, dec))
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			// Said in the file's terms, not Go's.
+			err = fmt.Errorf("a JSON %s where a %s belongs (field %s)", typ.Value, typ.Type.Kind(), typ.Field)
+		}
+		return nil, fmt.Errorf("expectations %s:%d:%d: %w", source, line, col, err)
 	}
 	e.Source = source
 	var bad []string
@@ -76,6 +84,38 @@ const (
 	// DispositionUnexpected: an outcome that makes the run not conform.
 	DispositionUnexpected Disposition = "unexpected"
 )
+
+// errorOffset is the byte offset of a decoding error in b: where the
+// syntax broke, where the value of the wrong type is, where an unknown
+// field's key is; else where the decoder stopped.
+func errorOffset(b []byte, err error, dec *json.Decoder) int64 {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return syntax.Offset
+	case errors.As(err, &typ):
+		return typ.Offset
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if i := bytes.Index(b, []byte(name)); i >= 0 {
+			return int64(i) + 1
+		}
+	}
+	return dec.InputOffset()
+}
+
+// position is the line and column (both from 1, the column in bytes) of
+// the offset-th byte of b.
+func position(b []byte, offset int64) (line, col int) {
+	if len(b) == 0 {
+		return 1, 1
+	}
+	before := b[:min(max(offset, 1), int64(len(b)))-1]
+	line = 1 + bytes.Count(before, []byte("\n"))
+	col = len(before) - bytes.LastIndexByte(before, '\n')
+	return line, col
+}
 
 // assess decides what a run's rule outcomes mean, and changes nothing it
 // is given. Without expectations the target conforms when no rule is

@@ -119,3 +119,20 @@ func TestAssess(t *testing.T) {
 		})
 	}
 }
+
+// A malformed expectations file is located: line and column of the
+// fault, as an editor counts them.
+func TestParseExpectationsLocatesErrors(t *testing.T) {
+	for _, tc := range []struct{ json, want string }{
+		{"{\n  \"rules\": {\n    \"SHD-02\": {\"outcome\": \"HANG\" \"why\": \"x\"}\n  }\n}", "bad.json:3:34: "},
+		{"{\n  \"rules\": {\n    \"SHD-02\": {\"outcome\": 5, \"why\": \"x\"}\n  }\n}", "bad.json:3:"},
+		{"{\n  \"rules\": {},\n  \"colour\": 1\n}", "bad.json:3:3: "},
+		{"{\"rules\": {", "bad.json:1:"},
+		{"", "bad.json:1:1: "},
+	} {
+		_, err := ParseExpectations([]byte(tc.json), "bad.json")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v; want an error with %q", tc.json, err, tc.want)
+		}
+	}
+}

@@ -133,15 +133,16 @@ func TestKillAll(t *testing.T) {
 	}
 }
 
-// process: splits a command line; reference-process runs sockspec's
+// process: splits a command line as a shell would; reference-process runs sockspec's
 // adapter command, with a known mutant only.
 func TestSchemes(t *testing.T) {
 	reg := driver.NewRegistry(Scheme(), ReferenceScheme([]string{"ord03-x"}))
 	o := driver.OpenOptions{Sockspec: "/bin/sockspec"}
 	for name, want := range map[string][]string{
-		"process:./adapter --flag":  {"./adapter", "--flag"},
-		"reference-process":         {"/bin/sockspec", "adapter"},
-		"reference-process:ord03-x": {"/bin/sockspec", "adapter", "--mutation", "ord03-x"},
+		"process:./adapter --flag":                         {"./adapter", "--flag"},
+		`process:python3 '/my adapters/a.py' --name "x y"`: {"python3", "/my adapters/a.py", "--name", "x y"},
+		"reference-process":                                {"/bin/sockspec", "adapter"},
+		"reference-process:ord03-x":                        {"/bin/sockspec", "adapter", "--mutation", "ord03-x"},
 	} {
 		target, err := reg.Open(name, o)
 		if err != nil || !slices.Equal(target.(*Target).Argv, want) {
@@ -154,6 +155,7 @@ func TestSchemes(t *testing.T) {
 		want string
 	}{
 		{"process:  ", o, "names no command: write process:COMMAND ARGS"},
+		{"process:python3 'a.py", o, "a single quote is not closed"},
 		{"reference-process:no-such", o, `unknown mutant "no-such"`},
 		{"reference-process", driver.OpenOptions{}, "this program is not sockspec"},
 	} {
