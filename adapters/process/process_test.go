@@ -112,6 +112,24 @@ func TestNoCommand(t *testing.T) {
 	}
 }
 
+// Validate checks what the adapter writes against the protocol's JSON
+// Schema: a hello the Go types let through is refused, naming the line
+// and the field; without Validate it is taken.
+func TestValidateChecksTheSchema(t *testing.T) {
+	before := Live()
+	lax := hostile("schema-breaker")
+	if err := lax.Err(); err != nil {
+		t.Fatalf("without Validate: %v", err)
+	}
+	strict := hostile("schema-breaker")
+	strict.Validate = true
+	err := strict.Err()
+	if err == nil || !strings.Contains(err.Error(), "line 1") || !strings.Contains(err.Error(), "protocol.schema.json") || !strings.Contains(err.Error(), "/version") {
+		t.Errorf("with Validate: %v; want the schema's complaint about line 1's /version", err)
+	}
+	testkit.WaitFor(t, 5*time.Second, "the adapters' groups to be reaped", func() bool { return Live() == before })
+}
+
 // KillAll ends every live adapter group (the harness's Ctrl-C).
 func TestKillAll(t *testing.T) {
 	s, err := hostile("leaves-children").Start(context.Background(), tcp)
