@@ -46,6 +46,9 @@ func junitOf(v *Verdict) reporters.JUnitTestSuites {
 			{Name: "go_version", Value: v.Sockspec.Go},
 		}},
 	}
+	if !v.Started.IsZero() {
+		suite.Timestamp = v.Started.UTC().Format("2006-01-02T15:04:05")
+	}
 	for _, r := range v.Rules {
 		for _, s := range r.Specs {
 			suite.TestCases = append(suite.TestCases, junitCase(r, s))

@@ -95,6 +95,7 @@ type Verdict struct {
 	Strict bool `json:"strict,omitempty"`
 	// HarnessFailures are failures outside any rule's spec (suite setup).
 	HarnessFailures []string      `json:"harness_failures,omitempty"`
+	Started         time.Time     `json:"started"`
 	Duration        time.Duration `json:"duration_ns"`
 	// Expectations names the expectations file the run was judged by.
 	Expectations string `json:"expectations,omitempty"`
@@ -197,7 +198,7 @@ func ruleOf(s types.SpecReport) string {
 // judged by cfg's expectations.
 func Judge(r Report, cfg Config) *Verdict {
 	info := cfg.Target.Info()
-	v := &Verdict{Sockspec: buildinfo.Read(), Strict: cfg.Strict, Target: info.Name, Version: info.Version, Seed: r.SuiteConfig.RandomSeed, Counts: map[Outcome]int{}, Duration: r.RunTime}
+	v := &Verdict{Sockspec: buildinfo.Read(), Strict: cfg.Strict, Target: info.Name, Version: info.Version, Seed: r.SuiteConfig.RandomSeed, Counts: map[Outcome]int{}, Started: r.StartTime, Duration: r.RunTime}
 	byRule := map[string]*RuleResult{}
 	for _, s := range r.SpecReports {
 		if s.LeafNodeType != types.NodeTypeIt {
