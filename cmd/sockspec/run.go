@@ -43,7 +43,9 @@ Flags:
         mutant:NAME (the reference broken on purpose; see spec/mutants),
         cpython:VERSION or cpython:PATH (an interpreter's own socketserver:
         cpython:3.11, cpython:2.7, cpython:/usr/bin/python3),
-        process:COMMAND (any adapter of spec/driver/PROTOCOL.md), or
+        process:COMMAND (any adapter of spec/driver/PROTOCOL.md; the
+        command is split into words as a POSIX shell would, quotes and
+        backslashes honoured, nothing expanded), or
         exec:'COMMAND' (any server program, judged as a black box from
         its clients and /proc: it reads SOCKSPEC_ADDRESS, or prints the
         address it serves as its first line; rules that need its hook
