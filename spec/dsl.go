@@ -44,8 +44,8 @@ const SpecBound = 30 * time.Second
 
 // Rule declares a spec of the rule id: an It labelled "rule:ID" with the
 // suite's deadline, N/A when the target lacks a capability the rule needs.
-// The text says what this spec checks of the rule; decorators (Label,
-// Serial…) may follow it.
+// The text says what this spec checks of the rule; decorators (Serial…)
+// may follow it, but no Label: the rule's is a spec's only label.
 func Rule(id, text string, args ...any) bool {
 	r, ok := rules.Lookup(id)
 	if !ok {
@@ -59,6 +59,9 @@ func Rule(id, text string, args ...any) bool {
 			body = f
 			continue
 		}
+		if _, ok := a.(Labels); ok {
+			panic(fmt.Sprintf("spec: Rule(%q, %q) has a Label: a spec's one label is its rule's (see suiteLabels)", id, text))
+		}
 		decorations = append(decorations, a)
 	}
 	if body == nil {
@@ -69,6 +72,17 @@ func Rule(id, text string, args ...any) bool {
 		requireCapabilities(r)
 		body(ctx)
 	})...)
+}
+
+// suiteLabels are the label sets the suite's specs carry: each one its
+// rule's label alone. Ginkgo builds the tree of specs only when the suite
+// runs, so Config.Check judges a label filter against these.
+func suiteLabels() [][]string {
+	var out [][]string
+	for _, r := range rules.All() {
+		out = append(out, []string{"rule:" + r.ID})
+	}
+	return out
 }
 
 // RuleLabel labels a spec written without Rule (a table) as a spec of

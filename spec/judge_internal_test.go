@@ -2,10 +2,15 @@ package spec
 
 import (
 	"context"
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/onsi/ginkgo/v2/reporters"
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/sockspec/sockspec/spec/driver"
@@ -102,6 +107,129 @@ func TestOutcomeIsRecordedNotParsed(t *testing.T) {
 		out, ran := specOutcome(tc.s, "MUST")
 		if out != tc.want || ran != tc.ran {
 			t.Errorf("%s: %q, ran %v; want %q, %v", tc.name, out, ran, tc.want, tc.ran)
+		}
+	}
+}
+
+// reportWithAFailure is oneReport with ORD-02 failing too, a rule no
+// expectations foresee.
+func reportWithAFailure() types.Report {
+	r := oneReport()
+	r.SpecReports = append(r.SpecReports, specReport("ORD-02", "order", types.SpecStateFailed, "Expected 1 to be 2"))
+	return r
+}
+
+// junitFile writes v's JUnit file and reads it back.
+func junitFile(t *testing.T, v *Verdict) reporters.JUnitTestSuites {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "junit.xml")
+	if err := WriteJUnit(path, v); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var suites reporters.JUnitTestSuites
+	if err := xml.Unmarshal(b, &suites); err != nil {
+		t.Fatalf("junit.xml does not parse: %v\n%s", err, b)
+	}
+	if len(suites.TestSuites) != 1 {
+		t.Fatalf("%d test suites, want 1", len(suites.TestSuites))
+	}
+	return suites
+}
+
+// caseOf finds the test case of rule id.
+func caseOf(t *testing.T, s reporters.JUnitTestSuites, id string) reporters.JUnitTestCase {
+	t.Helper()
+	for _, c := range s.TestSuites[0].TestCases {
+		if c.Classname == id {
+			return c
+		}
+	}
+	t.Fatalf("no test case of %s", id)
+	return reporters.JUnitTestCase{}
+}
+
+// The JUnit file agrees with the verdict: a run AS EXPECTED has no
+// failure, its expected deviation passes with the reason, its N/A is
+// skipped; the same deviation without expectations fails.
+func TestJUnitAgreesWithTheVerdict(t *testing.T) {
+	shd02 := &Expectations{Source: "b.json", Rules: map[string]Expected{"SHD-02": {OutcomeHang, "SEMANTICS SHD-02"}}}
+	asExpected := Judge(oneReport(), Config{Target: namedTarget{"b"}, Expectations: shd02})
+	if !asExpected.Conformant {
+		t.Fatalf("the run is not as expected: %s", asExpected.Tally())
+	}
+	j := junitFile(t, asExpected)
+	if j.Failures != 0 || j.Errors != 0 || j.Tests != 3 {
+		t.Errorf("a run AS EXPECTED: %d tests, %d failures, %d errors; want 3, 0, 0", j.Tests, j.Failures, j.Errors)
+	}
+	hang := caseOf(t, j, "SHD-02")
+	if hang.Failure != nil || hang.Error != nil || hang.Properties.WithName("disposition") != "expected" ||
+		!strings.Contains(hang.Properties.WithName("reason"), "SEMANTICS SHD-02") || !strings.Contains(hang.SystemOut, "SEMANTICS SHD-02") {
+		t.Errorf("the expected HANG: %+v", hang)
+	}
+	if na := caseOf(t, j, "ORD-03"); na.Skipped == nil || na.Failure != nil {
+		t.Errorf("the N/A spec is not skipped: %+v", na)
+	}
+	props := j.TestSuites[0].Properties
+	if props.WithName("verdict") != "AS EXPECTED" || props.WithName("sockspec_version") == "" || !strings.HasPrefix(props.WithName("go_version"), "go") {
+		t.Errorf("suite properties: %+v", props)
+	}
+
+	raw := Judge(oneReport(), Config{Target: namedTarget{"a"}})
+	if j := junitFile(t, raw); j.Failures != 1 || caseOf(t, j, "SHD-02").Failure == nil {
+		t.Errorf("without expectations the HANG fails: %d failures, SHD-02 %+v", j.Failures, caseOf(t, j, "SHD-02"))
+	}
+	strict := Judge(oneReport(), Config{Target: namedTarget{"b"}, Expectations: shd02, Strict: true})
+	if j := junitFile(t, strict); strict.Conformant || j.Failures != 1 || caseOf(t, j, "SHD-02").Failure == nil {
+		t.Errorf("--strict: conformant %v, %d failures; want the expected HANG to fail", strict.Conformant, j.Failures)
+	}
+	unforeseen := Judge(reportWithAFailure(), Config{Target: namedTarget{"b"}, Expectations: shd02})
+	j = junitFile(t, unforeseen)
+	if fail := caseOf(t, j, "ORD-02"); j.Failures != 1 || fail.Failure == nil || fail.Failure.Message != "Expected 1 to be 2" {
+		t.Errorf("the unforeseen FAIL: %d failures, %+v", j.Failures, fail)
+	}
+}
+
+// report.json tells, per rule and per spec, whether the outcome passes,
+// is expected (and why) or is unexpected, and which sockspec judged it.
+func TestJSONReportSaysTheDisposition(t *testing.T) {
+	shd02 := &Expectations{Source: "b.json", Rules: map[string]Expected{"SHD-02": {OutcomeHang, "SEMANTICS SHD-02"}}}
+	b, err := json.Marshal(Judge(reportWithAFailure(), Config{Target: namedTarget{"b"}, Expectations: shd02}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Verdict  string `json:"verdict"`
+		Sockspec struct {
+			Version string `json:"version"`
+			Go      string `json:"go"`
+		} `json:"sockspec"`
+		Rules []struct {
+			Rule        string `json:"rule"`
+			Disposition string `json:"disposition"`
+			Reason      string `json:"reason"`
+			Specs       []struct {
+				Disposition string `json:"disposition"`
+				Reason      string `json:"reason"`
+			} `json:"specs"`
+		} `json:"rules"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.Verdict != "NOT AS EXPECTED" || v.Sockspec.Version == "" || v.Sockspec.Go == "" {
+		t.Errorf("verdict %q, sockspec %+v", v.Verdict, v.Sockspec)
+	}
+	want := map[string]string{"ORD-01": "pass", "ORD-02": "unexpected", "ORD-03": "pass", "SHD-02": "expected"}
+	for _, r := range v.Rules {
+		if r.Disposition != want[r.Rule] || len(r.Specs) != 1 || r.Specs[0].Disposition != want[r.Rule] {
+			t.Errorf("%s: disposition %q, specs %+v; want %q", r.Rule, r.Disposition, r.Specs, want[r.Rule])
+		}
+		if r.Rule == "SHD-02" && !strings.Contains(r.Specs[0].Reason, "SEMANTICS SHD-02") {
+			t.Errorf("SHD-02's spec gives no reason: %q", r.Specs[0].Reason)
 		}
 	}
 }

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
-	"github.com/onsi/ginkgo/v2/reporters"
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/sockspec/sockspec/internal/buildinfo"
 	"github.com/sockspec/sockspec/spec/driver"
 	"github.com/sockspec/sockspec/spec/rules"
 )
@@ -52,6 +52,10 @@ type SpecResult struct {
 	Timeline []Moment `json:"timeline,omitempty"`
 	// Replay is the command that runs this spec again.
 	Replay string `json:"replay,omitempty"`
+	// Disposition is what the verdict makes of the outcome: pass,
+	// expected (with the Reason it is accepted) or unexpected.
+	Disposition Disposition `json:"disposition"`
+	Reason      string      `json:"reason,omitempty"`
 }
 
 // RuleResult is one rule's outcome and the specs it comes from.
@@ -67,23 +71,37 @@ type RuleResult struct {
 	// AsExpected: the outcome is what the expectations say (PASS, N/A or
 	// NON-STRICT for a rule they do not list). Set only with expectations.
 	AsExpected bool `json:"as_expected,omitempty"`
+	// Disposition is what the verdict makes of the rule's outcome: pass,
+	// expected (with the Reason it is accepted) or unexpected (with the
+	// Reason, when the expectations or --strict give one).
+	Disposition Disposition `json:"disposition"`
+	Reason      string      `json:"reason,omitempty"`
 }
 
 // Verdict is a whole run's result.
 type Verdict struct {
+	// Sockspec is the build that judged the run.
+	Sockspec   buildinfo.Info  `json:"sockspec"`
 	Target     string          `json:"target"`
 	Version    string          `json:"version"`
 	Seed       int64           `json:"seed"`
 	Rules      []RuleResult    `json:"rules"`
 	Counts     map[Outcome]int `json:"counts"`
 	Conformant bool            `json:"conformant"`
+	// Summary is the verdict in words, as the summary's last line ends:
+	// CONFORMANT, NOT CONFORMANT, AS EXPECTED or NOT AS EXPECTED.
+	Summary string `json:"verdict"`
+	// Strict: expected deviations and NON-STRICT counted as failures.
+	Strict bool `json:"strict,omitempty"`
 	// HarnessFailures are failures outside any rule's spec (suite setup).
 	HarnessFailures []string      `json:"harness_failures,omitempty"`
+	Started         time.Time     `json:"started"`
 	Duration        time.Duration `json:"duration_ns"`
 	// Expectations names the expectations file the run was judged by.
 	Expectations string `json:"expectations,omitempty"`
-	// Unexpected counts the rules whose outcome the expectations did not
-	// foresee.
+	// Unexpected counts, with expectations or --strict, the rules whose
+	// outcome the verdict does not accept: the expectations did not
+	// foresee it, or --strict refuses it.
 	Unexpected int `json:"unexpected,omitempty"`
 	// HygieneFindings counts the specs after which the server process held
 	// more than it should (zombies, descriptors, threads, a busy CPU).
@@ -92,6 +110,13 @@ type Verdict struct {
 
 var _ = ReportAfterSuite("sockspec verdict", func(r Report) {
 	run := currentRun()
+	if run.refuseEmpty && r.PreRunStats.SpecsThatWillRun == 0 {
+		// The filters chose nothing: no verdict, no report to mislead.
+		current.Lock()
+		run.empty = true
+		current.Unlock()
+		return
+	}
 	v := Judge(r, run.cfg)
 	current.Lock()
 	run.verdict = v
@@ -100,7 +125,7 @@ var _ = ReportAfterSuite("sockspec verdict", func(r Report) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			fmt.Fprintf(os.Stderr, "sockspec: report directory: %v\n", err)
 		}
-		if err := reporters.GenerateJUnitReport(r, filepath.Join(dir, "junit.xml")); err != nil {
+		if err := WriteJUnit(filepath.Join(dir, "junit.xml"), v); err != nil {
 			fmt.Fprintf(os.Stderr, "sockspec: junit report: %v\n", err)
 		}
 		if b, err := json.MarshalIndent(v, "", "  "); err == nil {
@@ -173,7 +198,7 @@ func ruleOf(s types.SpecReport) string {
 // judged by cfg's expectations.
 func Judge(r Report, cfg Config) *Verdict {
 	info := cfg.Target.Info()
-	v := &Verdict{Target: info.Name, Version: info.Version, Seed: r.SuiteConfig.RandomSeed, Counts: map[Outcome]int{}, Duration: r.RunTime}
+	v := &Verdict{Sockspec: buildinfo.Read(), Strict: cfg.Strict, Target: info.Name, Version: info.Version, Seed: r.SuiteConfig.RandomSeed, Counts: map[Outcome]int{}, Started: r.StartTime, Duration: r.RunTime}
 	byRule := map[string]*RuleResult{}
 	for _, s := range r.SpecReports {
 		if s.LeafNodeType != types.NodeTypeIt {
@@ -226,10 +251,11 @@ func Judge(r Report, cfg Config) *Verdict {
 		v.Counts[rr.Outcome]++
 	}
 	sort.Slice(v.Rules, func(i, j int) bool { return v.Rules[i].Rule < v.Rules[j].Rule })
-	v.Rules, v.Conformant, v.Unexpected = assess(v.Rules, v.HarnessFailures, cfg.Expectations)
+	v.Rules, v.Conformant, v.Unexpected = assess(v.Rules, v.HarnessFailures, cfg.Expectations, cfg.Strict)
 	if cfg.Expectations != nil {
 		v.Expectations = cfg.Expectations.Source
 	}
+	v.Summary = v.words()
 	return v
 }
 
@@ -309,18 +335,36 @@ func (v *Verdict) Tally() string {
 	for _, o := range []Outcome{OutcomePass, OutcomeFail, OutcomeNonStrict, OutcomeNA, OutcomeHang, OutcomeError} {
 		parts = append(parts, fmt.Sprintf("%s %d", o, v.Counts[o]))
 	}
-	verdict := "CONFORMANT"
-	if !v.Conformant {
-		verdict = "NOT CONFORMANT"
-	}
-	if v.Expectations != "" {
-		if v.Conformant {
-			verdict = "AS EXPECTED by " + v.Expectations
-		} else {
-			verdict = fmt.Sprintf("NOT AS EXPECTED: %d rules differ from %s", v.Unexpected, v.Expectations)
-		}
+	verdict := v.words()
+	switch {
+	case v.Strict && v.Conformant:
+		verdict += " (--strict)"
+	case v.Strict:
+		verdict += fmt.Sprintf(" (--strict: %d rules are neither PASS nor N/A)", v.Unexpected)
+	case v.Expectations != "" && v.Conformant:
+		verdict += " by " + v.Expectations
+	case v.Expectations != "":
+		verdict += fmt.Sprintf(": %d rules differ from %s", v.Unexpected, v.Expectations)
 	}
 	return strings.Join(parts, " · ") + " — " + verdict
+}
+
+// words is the verdict without its counts. Under --strict expectations
+// explain but excuse nothing, so the words are those of conformance.
+func (v *Verdict) words() string {
+	switch {
+	case v.Strict && v.Conformant:
+		return "CONFORMANT"
+	case v.Strict:
+		return "NOT CONFORMANT"
+	case v.Expectations != "" && v.Conformant:
+		return "AS EXPECTED"
+	case v.Expectations != "":
+		return "NOT AS EXPECTED"
+	case v.Conformant:
+		return "CONFORMANT"
+	}
+	return "NOT CONFORMANT"
 }
 
 func firstLine(s string) string {

@@ -2,11 +2,15 @@ package spec
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"regexp"
+	"strings"
 	"sync"
 
 	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
 	. "github.com/onsi/gomega"
 
 	"github.com/sockspec/sockspec/spec/driver"
@@ -37,6 +41,10 @@ type Config struct {
 	Focus       string
 	// Verbose prints every spec as it runs.
 	Verbose bool
+	// Strict is for a target that claims full conformance: every rule
+	// must be PASS or N/A, so an expected deviation or a NON-STRICT counts
+	// as a failure.
+	Strict bool
 	// KeepTimelines keeps every spec's timeline in the report, not only
 	// those of the specs that did not pass (sockspec reproduce).
 	KeepTimelines bool
@@ -67,7 +75,59 @@ func (c Config) targetArgs() string {
 type activeRun struct {
 	cfg     Config
 	verdict *Verdict
+	// refuseEmpty: a run that chooses no spec has no verdict (Run; under
+	// go test, Ginkgo's own flags choose).
+	refuseEmpty bool
+	// empty: the filters chose no spec, so nothing was judged.
+	empty bool
 }
+
+// ErrNoSpecs is the error of a run whose label filter or focus chooses no
+// spec: a run that judged nothing has no verdict, least of all a
+// conformant one.
+var ErrNoSpecs = errors.New("no spec matches")
+
+// Check reports what would make cfg's run meaningless before it starts:
+// a focus that is no regular expression, a label filter that does not
+// parse or that no spec's labels match (errors.Is ErrNoSpecs). Run calls
+// it; a command line calls it to refuse its flags early.
+func (c Config) Check() error {
+	if c.Focus != "" {
+		if _, err := regexp.Compile(c.Focus); err != nil {
+			return fmt.Errorf("focus %q is no regular expression: %s", c.Focus, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
+		}
+	}
+	if c.LabelFilter == "" {
+		return nil
+	}
+	matches, err := types.ParseLabelFilter(c.LabelFilter)
+	if err != nil {
+		return fmt.Errorf("label filter %q does not parse: %s", c.LabelFilter, plainGinkgoError(err))
+	}
+	for _, labels := range suiteLabels() {
+		if matches(labels) {
+			return nil
+		}
+	}
+	return fmt.Errorf("label filter %q: %w", c.LabelFilter, ErrNoSpecs)
+}
+
+// plainGinkgoError is a Ginkgo error in one line without its colour
+// markup: its heading and the last line of its message.
+func plainGinkgoError(err error) string {
+	var ge types.GinkgoError
+	if !errors.As(err, &ge) {
+		return err.Error()
+	}
+	msg := strings.TrimSpace(markup.ReplaceAllString(ge.Message, ""))
+	if i := strings.LastIndex(msg, "\n"); i >= 0 {
+		msg = msg[i+1:]
+	}
+	return ge.Heading + ": " + strings.TrimSpace(msg)
+}
+
+// markup matches Ginkgo's formatter tags ({{red}}, {{/}}).
+var markup = regexp.MustCompile(`\{\{[a-z/-]*\}\}`)
 
 // current is the run under way; Ginkgo runs one suite at a time.
 var current struct {
@@ -102,6 +162,9 @@ const suiteName = "sockspec: the BaseServer contract"
 // Run runs the suite once in this process (Ginkgo allows one run per
 // process) as cfg says, and returns the verdict.
 func Run(cfg Config) (*Verdict, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
 	sc, rc := GinkgoConfiguration()
 	sc.LabelFilter = cfg.LabelFilter
 	if cfg.Focus != "" {
@@ -119,22 +182,23 @@ func Run(cfg Config) (*Verdict, error) {
 	if fi, err := os.Stdout.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
 		rc.NoColor = true
 	}
-	return runSuite(&testingT{}, cfg, func(t GinkgoTestingT) { RunSpecs(t, suiteName, sc, rc) })
+	return runSuite(&testingT{}, cfg, true, func(t GinkgoTestingT) { RunSpecs(t, suiteName, sc, rc) })
 }
 
 // RunTest runs the suite under go test, failing t with it: go test's
 // -ginkgo.* flags choose the specs, the seed and the verbosity (cfg's
 // LabelFilter, Focus, Seed and Verbose are not read).
 func RunTest(t GinkgoTestingT, cfg Config) (*Verdict, error) {
-	return runSuite(t, cfg, func(t GinkgoTestingT) { RunSpecs(t, suiteName) })
+	return runSuite(t, cfg, false, func(t GinkgoTestingT) { RunSpecs(t, suiteName) })
 }
 
-// runSuite makes cfg the current run while specs runs the suite.
-func runSuite(t GinkgoTestingT, cfg Config, specs func(GinkgoTestingT)) (*Verdict, error) {
+// runSuite makes cfg the current run while specs runs the suite. With
+// refuseEmpty, a run whose filters chose no spec returns ErrNoSpecs.
+func runSuite(t GinkgoTestingT, cfg Config, refuseEmpty bool, specs func(GinkgoTestingT)) (*Verdict, error) {
 	if cfg.Target == nil {
 		return nil, errors.New("spec: the run has no target: set Config.Target")
 	}
-	run := &activeRun{cfg: cfg}
+	run := &activeRun{cfg: cfg, refuseEmpty: refuseEmpty}
 	current.Lock()
 	if current.run != nil {
 		current.Unlock()
@@ -150,10 +214,28 @@ func runSuite(t GinkgoTestingT, cfg Config, specs func(GinkgoTestingT)) (*Verdic
 	RegisterFailHandler(Fail)
 	specs(t)
 	current.Lock()
-	v := run.verdict
+	v, empty := run.verdict, run.empty
 	current.Unlock()
+	if empty {
+		return nil, fmt.Errorf("%s: %w", describeFilters(cfg), ErrNoSpecs)
+	}
 	if v == nil {
 		return nil, errors.New("the suite ended without a verdict")
 	}
 	return v, nil
+}
+
+// describeFilters names what chose a run's specs.
+func describeFilters(c Config) string {
+	var parts []string
+	if c.LabelFilter != "" {
+		parts = append(parts, fmt.Sprintf("label filter %q", c.LabelFilter))
+	}
+	if c.Focus != "" {
+		parts = append(parts, fmt.Sprintf("focus %q", c.Focus))
+	}
+	if len(parts) == 0 {
+		return "the run"
+	}
+	return strings.Join(parts, " and ")
 }

@@ -68,7 +68,7 @@ func StartServer(ctx context.Context, cfg driver.ServerConfig) *Server {
 	case errors.Is(err, driver.ErrNoReply):
 		Hang("starting a server")
 	case err != nil:
-		HarnessError("starting a server with %+v: %v", cfg, err)
+		HarnessError("starting %s: %v", cfg, err)
 	}
 	// The hygiene oracle looks at a server process from outside; the
 	// baseline is the freshly built server.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sockspec/sockspec/internal/procgroup"
+	"github.com/sockspec/sockspec/internal/protoschema"
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
@@ -48,6 +49,14 @@ func startAdapter(ctx context.Context, t *Target) (*adapter, error) {
 	path, err := exec.LookPath(t.Argv[0])
 	if err != nil {
 		return nil, fmt.Errorf("process: the adapter %q: %w", t.Argv[0], err)
+	}
+	var check func([]byte) error // --validate-protocol: the schema's
+	if t.Validate {
+		v, err := protoschema.Default()
+		if err != nil {
+			return nil, err
+		}
+		check = v.Check
 	}
 	inR, inW, err := os.Pipe()
 	if err != nil {
@@ -103,7 +112,7 @@ func startAdapter(ctx context.Context, t *Target) (*adapter, error) {
 	if maxEvents <= 0 {
 		maxEvents = MaxEvents
 	}
-	go p.readStdout(outR, t.Validate, maxEvents, hello)
+	go p.readStdout(outR, check, maxEvents, hello)
 
 	hctx, cancel := context.WithTimeout(ctx, t.helloBound())
 	defer cancel()
@@ -149,12 +158,14 @@ func exitText(err error) string {
 	return err.Error()
 }
 
-// readStdout decodes the adapter's messages until its output ends.
-func (p *adapter) readStdout(r *os.File, strict bool, maxEvents int, hello chan<- driver.Message) {
+// readStdout decodes the adapter's messages until its output ends. check,
+// when set, validates each against the protocol's schema, and the decoder
+// is strict then too.
+func (p *adapter) readStdout(r *os.File, check func([]byte) error, maxEvents int, hello chan<- driver.Message) {
 	defer p.readers.Done()
 	defer r.Close()
 	dec := driver.NewDecoder(r)
-	dec.Strict = strict
+	dec.Strict, dec.Check = check != nil, check
 	saidHello := false
 	events := 0
 	for {

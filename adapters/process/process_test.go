@@ -112,6 +112,24 @@ func TestNoCommand(t *testing.T) {
 	}
 }
 
+// Validate checks what the adapter writes against the protocol's JSON
+// Schema: a hello the Go types let through is refused, naming the line
+// and the field; without Validate it is taken.
+func TestValidateChecksTheSchema(t *testing.T) {
+	before := Live()
+	lax := hostile("schema-breaker")
+	if err := lax.Err(); err != nil {
+		t.Fatalf("without Validate: %v", err)
+	}
+	strict := hostile("schema-breaker")
+	strict.Validate = true
+	err := strict.Err()
+	if err == nil || !strings.Contains(err.Error(), "line 1") || !strings.Contains(err.Error(), "protocol.schema.json") || !strings.Contains(err.Error(), "/version") {
+		t.Errorf("with Validate: %v; want the schema's complaint about line 1's /version", err)
+	}
+	testkit.WaitFor(t, 5*time.Second, "the adapters' groups to be reaped", func() bool { return Live() == before })
+}
+
 // KillAll ends every live adapter group (the harness's Ctrl-C).
 func TestKillAll(t *testing.T) {
 	s, err := hostile("leaves-children").Start(context.Background(), tcp)
@@ -133,15 +151,16 @@ func TestKillAll(t *testing.T) {
 	}
 }
 
-// process: splits a command line; reference-process runs sockspec's
+// process: splits a command line as a shell would; reference-process runs sockspec's
 // adapter command, with a known mutant only.
 func TestSchemes(t *testing.T) {
 	reg := driver.NewRegistry(Scheme(), ReferenceScheme([]string{"ord03-x"}))
 	o := driver.OpenOptions{Sockspec: "/bin/sockspec"}
 	for name, want := range map[string][]string{
-		"process:./adapter --flag":  {"./adapter", "--flag"},
-		"reference-process":         {"/bin/sockspec", "adapter"},
-		"reference-process:ord03-x": {"/bin/sockspec", "adapter", "--mutation", "ord03-x"},
+		"process:./adapter --flag":                         {"./adapter", "--flag"},
+		`process:python3 '/my adapters/a.py' --name "x y"`: {"python3", "/my adapters/a.py", "--name", "x y"},
+		"reference-process":                                {"/bin/sockspec", "adapter"},
+		"reference-process:ord03-x":                        {"/bin/sockspec", "adapter", "--mutation", "ord03-x"},
 	} {
 		target, err := reg.Open(name, o)
 		if err != nil || !slices.Equal(target.(*Target).Argv, want) {
@@ -154,6 +173,7 @@ func TestSchemes(t *testing.T) {
 		want string
 	}{
 		{"process:  ", o, "names no command: write process:COMMAND ARGS"},
+		{"process:python3 'a.py", o, "a single quote is not closed"},
 		{"reference-process:no-such", o, `unknown mutant "no-such"`},
 		{"reference-process", driver.OpenOptions{}, "this program is not sockspec"},
 	} {

@@ -3,13 +3,13 @@ package process
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
 // Scheme opens "process:COMMAND ARGS": any adapter program of
-// spec/driver/PROTOCOL.md, its command line split at spaces.
+// spec/driver/PROTOCOL.md, its command line split into words as a POSIX
+// shell would (SplitWords: quotes and backslashes, no expansion).
 func Scheme() driver.Scheme { return scheme{} }
 
 type scheme struct{}
@@ -18,7 +18,10 @@ func (scheme) Name() string  { return "process" }
 func (scheme) Usage() string { return "process:COMMAND ARGS" }
 
 func (scheme) Open(arg string, _ driver.OpenOptions) (driver.Target, error) {
-	argv := strings.Fields(arg)
+	argv, err := SplitWords(arg)
+	if err != nil {
+		return nil, fmt.Errorf("target %q: %v", "process:"+arg, err)
+	}
 	if len(argv) == 0 {
 		return nil, fmt.Errorf("target %q names no command: write process:COMMAND ARGS", "process:"+arg)
 	}

@@ -46,8 +46,9 @@ type Target struct {
 	Env []string
 	// Label names the target in reports (default: the hello's name).
 	Label string
-	// Validate checks every message against the protocol's schema and
-	// ends the session at the first that does not conform.
+	// Validate checks every message against the protocol's JSON Schema
+	// (internal/protoschema) and the Go types, unknown fields refused,
+	// and ends the session at the first that does not conform.
 	Validate bool
 	// HelloTimeout bounds the wait for the hello; 0 is HelloBound.
 	HelloTimeout time.Duration

@@ -49,6 +49,8 @@ var commands = []command{
 	adapterCommand,
 	networkCommand,
 	proxyCommand,
+	doctorCommand,
+	versionCommand,
 }
 
 func main() {
@@ -70,6 +72,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch name := args[0]; name {
 	case "help", "-h", "-help", "--help":
 		return help(args[1:], stdout, stderr)
+	case "--version", "-version":
+		return runVersion(context.Background(), env{Args: args[1:], Stdout: stdout, Stderr: stderr})
 	default:
 		c, ok := lookup(name)
 		if !ok {

@@ -48,6 +48,11 @@ Flags:
         run only the specs whose labels match
   --bound D
         the longest one target may run (default 10m)
+
+Exit status: the worst of the targets' runs, as for 'sockspec run': 0
+when every target is conformant (or as its expectations say), 1 when one
+is not, 2 when a run broke (harness error, a target that cannot start,
+the bound ran out) or for bad flags.
 `
 
 // matrixCell is one target's outcome for one rule.
@@ -81,6 +86,9 @@ func runMatrix(ctx context.Context, e env) int {
 	if *targets == "" || fs.NArg() > 0 {
 		fmt.Fprintf(e.Stderr, "sockspec matrix: give the targets with --targets T1,T2 (and no other argument)\n")
 		return 2
+	}
+	if err := (spec.Config{LabelFilter: *filter}).Check(); err != nil {
+		return refuseFilters(e, "matrix", err)
 	}
 	var names []string
 	for _, n := range strings.Split(*targets, ",") {
@@ -121,12 +129,22 @@ func runMatrix(ctx context.Context, e env) int {
 		return 2
 	}
 	fmt.Fprintf(e.Stdout, "sockspec matrix: wrote %s and %s\n", filepath.Join(*out, "matrix.md"), filepath.Join(*out, "matrix.json"))
+	return matrixStatus(cols)
+}
+
+// matrixStatus is the worst of the columns' exit statuses, those of run:
+// 0 conformant or as expected, 1 not, 2 a run that broke or left no
+// verdict.
+func matrixStatus(cols []matrixColumn) int {
+	status := 0
 	for _, c := range cols {
-		if c.Error != "" {
-			return 2
+		s := c.Status
+		if c.Error != "" || s < 0 || s > 2 {
+			s = 2
 		}
+		status = max(status, s)
 	}
-	return 0
+	return status
 }
 
 func suffix(s string) string {

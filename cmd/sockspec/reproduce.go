@@ -88,7 +88,7 @@ func runReproduce(ctx context.Context, e env) int {
 		fmt.Fprintf(e.Stderr, "sockspec reproduce: --repeat %d: give the number of runs, 1 or more\n", *repeat)
 		return 2
 	}
-	target, targetArgs, code := prepareTarget(e, "reproduce", *targetName, exec(), false)
+	target, targetArgs, code := prepareTarget(ctx, e, "reproduce", *targetName, fs, exec(), false)
 	if code != 0 {
 		return code
 	}
@@ -113,8 +113,7 @@ func runReproduce(ctx context.Context, e env) int {
 	o.Summary = io.Discard
 	v, err := spec.Run(o)
 	if err != nil {
-		fmt.Fprintf(e.Stderr, "sockspec reproduce: %v\n", err)
-		return 2
+		return refuseFilters(e, "reproduce", err)
 	}
 	writeReproduction(e.Stdout, c, targetArgs, v)
 	return exitStatus(v)

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -41,22 +43,26 @@ Flags:
         mutant:NAME (the reference broken on purpose; see spec/mutants),
         cpython:VERSION or cpython:PATH (an interpreter's own socketserver:
         cpython:3.11, cpython:2.7, cpython:/usr/bin/python3),
-        process:COMMAND (any adapter of spec/driver/PROTOCOL.md), or
+        process:COMMAND (any adapter of spec/driver/PROTOCOL.md; the
+        command is split into words as a POSIX shell would, quotes and
+        backslashes honoured, nothing expanded), or
         exec:'COMMAND' (any server program, judged as a black box from
         its clients and /proc: it reads SOCKSPEC_ADDRESS, or prints the
         address it serves as its first line; rules that need its hook
         calls or drive its methods are N/A)
   --family F      what an exec: program serves: tcp (default), udp,
-                  unix_stream or unix_dgram
+                  unix_stream or unix_dgram (--family, --dispatch and
+                  --vouch describe exec: targets only; others refuse them)
   --dispatch D    what an exec: program does per request: sync (default),
                   threading or forking
   --vouch CAPS    capabilities you vouch an exec: program has, comma
                   separated: signals (it survives SIGUSR1 and SIGALRM)
   --label-filter EXPR
         run only the specs whose labels match EXPR, Ginkgo's label syntax:
-        rule:ORD-03, or 'rule:ORD-03 || rule:SHD-02'
+        rule:ORD-03, or 'rule:ORD-03 || rule:SHD-02' ('sockspec rules'
+        lists the IDs); a filter that matches no spec is refused
   --focus REGEXP
-        run only the specs whose text matches
+        run only the specs whose text matches (a Go regular expression)
   --seed N
         the order's random seed (default: a new one, printed)
   --report-dir DIR
@@ -64,13 +70,18 @@ Flags:
         with the trace) into DIR
   --validate-protocol
         check every message a process adapter writes against the
-        protocol's schema (spec/driver/protocol.schema.json); the first
-        that does not conform ends its spec as ERROR
+        protocol's JSON Schema (spec/driver/protocol.schema.json) and
+        refuse unknown fields; the first message that does not conform
+        ends its spec as ERROR
   --expectations auto|none|FILE
         judge against the target's known deviations: auto (the default)
         takes the file shipped for the interpreter and version a cpython:
         target reports (adapters/cpython/expect), none shows the raw
         verdicts, FILE is a file of your own (format: the shipped ones)
+  --strict
+        for an implementation that claims full conformance: every rule
+        must be PASS or N/A; an expected deviation and a NON-STRICT (a
+        SHOULD rule broken) count as failures
   -v    print every spec as it runs
   --repeat N
         run the suite N times, each in a process of its own, and name the
@@ -78,8 +89,14 @@ Flags:
         on timing); each run's output and reports go to DIR/run-K, DIR
         being --report-dir (default: a new temporary directory)
 
+Before the suite, the target is probed: one server of a family it claims
+is started and closed, and a target that cannot start stops the run with
+one line naming the cause.
+
 Exit status: 0 conformant (no FAIL, HANG or ERROR; with expectations:
-every rule as they say), 1 not conformant, 2 harness error or bad flags.
+every rule as they say; with --strict: every rule PASS or N/A), 1 not
+conformant, 2 harness error, a target that cannot start, or bad flags
+(a --label-filter or --focus that matches no spec among them).
 With --repeat: the worst of the runs', and 1 at least when an outcome
 changed from run to run.
 `
@@ -98,6 +115,7 @@ func runRun(ctx context.Context, e env) int {
 	validate := fs.Bool("validate-protocol", false, "")
 	expect := fs.String("expectations", "auto", "")
 	repeat := fs.Int("repeat", 1, "")
+	fs.BoolVar(&o.Strict, "strict", false, "")
 	if status, done := parseFlags(e, fs, "run", runUsage, e.Args); done {
 		return status
 	}
@@ -109,9 +127,15 @@ func runRun(ctx context.Context, e env) int {
 		fmt.Fprintf(e.Stderr, "sockspec run: --repeat %d: give the number of runs, 1 or more\n", *repeat)
 		return 2
 	}
-	target, targetArgs, code := prepareTarget(e, "run", *targetName, exec(), *validate)
+	if err := o.Check(); err != nil {
+		return refuseFilters(e, "run", err)
+	}
+	target, targetArgs, code := prepareTarget(ctx, e, "run", *targetName, fs, exec(), *validate)
 	if code != 0 {
 		return code
+	}
+	if o.Strict {
+		targetArgs += " --strict"
 	}
 	o.Target, o.TargetArgs = target, targetArgs
 	var err error
@@ -133,10 +157,20 @@ func runRun(ctx context.Context, e env) int {
 	o.Summary = e.Stdout
 	v, err := spec.Run(o)
 	if err != nil {
-		fmt.Fprintf(e.Stderr, "sockspec run: %v\n", err)
-		return 2
+		return refuseFilters(e, "run", err)
 	}
 	return exitStatus(v)
+}
+
+// refuseFilters prints why a run cannot start, or judged nothing, in one
+// line, and returns the status of a usage error.
+func refuseFilters(e env, command string, err error) int {
+	hint := ""
+	if errors.Is(err, spec.ErrNoSpecs) {
+		hint = ": 'sockspec rules' lists the rules, to filter on as rule:ID"
+	}
+	fmt.Fprintf(e.Stderr, "sockspec %s: %v%s\n", command, err, hint)
+	return 2
 }
 
 // exitStatus maps a verdict to the exit status of run and reproduce.
@@ -150,10 +184,16 @@ func exitStatus(v *spec.Verdict) int {
 	return 0
 }
 
-// prepareTarget resolves the --target of command and checks it can run.
-// It returns the target, the arguments that name it again (for rerun
-// commands) and, for a bad target, the exit status.
-func prepareTarget(e env, command, name string, exec driver.OpenOptions, validate bool) (driver.Target, string, int) {
+// prepareTarget resolves the --target of command and checks it can run:
+// flags that describe another kind of target are refused, and the target
+// is probed (probeTarget). It returns the target, the arguments that name
+// it again (for rerun commands) and, for a bad target, the exit status.
+func prepareTarget(ctx context.Context, e env, command, name string, fs *flag.FlagSet, exec driver.OpenOptions, validate bool) (driver.Target, string, int) {
+	if given := givenFlags(fs, execFlagNames...); len(given) > 0 && !strings.HasPrefix(name, "exec:") {
+		fmt.Fprintf(e.Stderr, "sockspec %s: --%s describes an exec: target, and --target %s is not one: drop it (only exec: targets use %s)\n",
+			command, given[0], name, "--"+strings.Join(execFlagNames, ", --"))
+		return nil, "", 2
+	}
 	target, err := openTarget(name, exec)
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "sockspec %s: --target: %v\n", command, err)
@@ -169,6 +209,10 @@ func prepareTarget(e env, command, name string, exec driver.OpenOptions, validat
 		fmt.Fprintf(e.Stderr, "sockspec %s: --validate-protocol checks what a process adapter writes; --target %s runs in this process\n", command, name)
 		return nil, "", 2
 	}
+	if err := probeTarget(ctx, target); err != nil {
+		fmt.Fprintf(e.Stderr, "sockspec %s: --target %s: %v\n", command, name, oneLine(err.Error()))
+		return nil, "", 2
+	}
 	args := "--target " + spec.ShellQuote(name)
 	if strings.HasPrefix(name, "exec:") {
 		args += fmt.Sprintf(" --family %s --dispatch %s", exec.Family, exec.Dispatch)
@@ -177,6 +221,20 @@ func prepareTarget(e env, command, name string, exec driver.OpenOptions, validat
 		}
 	}
 	return target, args, 0
+}
+
+// execFlagNames are the flags that describe an exec: target.
+var execFlagNames = []string{"family", "dispatch", "vouch"}
+
+// givenFlags lists which of names the command line set.
+func givenFlags(fs *flag.FlagSet, names ...string) []string {
+	var given []string
+	fs.Visit(func(f *flag.Flag) {
+		if slices.Contains(names, f.Name) {
+			given = append(given, f.Name)
+		}
+	})
+	return given
 }
 
 // execFlags declares the flags that describe an exec: target and returns

@@ -87,6 +87,16 @@ type ServerConfig struct {
 	Faults []Fault `json:"faults,omitempty"`
 }
 
+// String names the server in words for messages: "a tcp server (sync
+// dispatch)", with its address when one is chosen.
+func (c ServerConfig) String() string {
+	s := fmt.Sprintf("a %s server (%s dispatch)", c.Family, c.Dispatch)
+	if c.Address != "" {
+		s += " at " + c.Address
+	}
+	return s
+}
+
 // Validate reports the first field that no target could accept.
 func (c ServerConfig) Validate() error {
 	switch c.Family {

@@ -2,6 +2,7 @@ package driver_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -63,6 +64,21 @@ func TestConfigValidate(t *testing.T) {
 	} {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%+v: accepted", c)
+		}
+	}
+}
+
+// A server configuration reads as words in messages, not as a Go struct.
+func TestConfigString(t *testing.T) {
+	for c, want := range map[*driver.ServerConfig]string{
+		{Family: driver.TCP, Dispatch: driver.Sync}:                          "a tcp server (sync dispatch)",
+		{Family: driver.UnixStream, Dispatch: driver.Forking, Address: "/s"}: "a unix_stream server (forking dispatch) at /s",
+	} {
+		if got := fmt.Sprintf("%v", *c); got != want {
+			t.Errorf("%q, want %q", got, want)
+		}
+		if got := fmt.Sprintf("%+v", *c); got != want {
+			t.Errorf("%%+v: %q, want %q", got, want)
 		}
 	}
 }

@@ -139,10 +139,14 @@ func (e *ProtocolError) Error() string {
 // Decoder reads the adapter's messages.
 type Decoder struct {
 	r *bufio.Reader
-	// Strict checks every message against the protocol's schema
-	// (protocol.schema.json): unknown fields, missing ones, enumerations.
+	// Strict refuses what the Go types do not allow: unknown fields,
+	// missing ones, values outside an enumeration.
 	Strict bool
-	line   int
+	// Check, when set, is given each line that decoded, raw; its error
+	// makes the line a *ProtocolError. A JSON Schema validator of
+	// ProtocolSchema goes here: this package knows no schema library.
+	Check func(line []byte) error
+	line  int
 }
 
 // NewDecoder reads messages from r.
@@ -158,7 +162,14 @@ func (d *Decoder) Decode() (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
-	return decodeMessage(raw, d.line, d.Strict)
+	m, err := decodeMessage(raw, d.line, d.Strict)
+	if err != nil || d.Check == nil {
+		return m, err
+	}
+	if err := d.Check(raw); err != nil {
+		return Message{}, &ProtocolError{Line: d.line, Msg: err.Error()}
+	}
+	return m, nil
 }
 
 func (d *Decoder) readLine() ([]byte, error) {
