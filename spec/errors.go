@@ -14,9 +14,9 @@ import (
 
 // port is the port of a TCP or UDP client, as a report would print it.
 func port(c *Client) string {
-	_, p, err := net.SplitHostPort(c.Conn().LocalAddr().String())
+	_, p, err := net.SplitHostPort(c.SeenAs())
 	if err != nil {
-		return c.Conn().LocalAddr().String()
+		return c.SeenAs()
 	}
 	return p
 }

@@ -136,6 +136,9 @@ var _ = Describe("NET", func() {
 	Describe("unbound Unix datagram clients", func() {
 		Rule("NET-11", "a reply to a client without an address fails into handle_error", func(ctx SpecContext) {
 			srv := StartServer(ctx, syncServer(driver.UnixDgram))
+			if srv.front != nil {
+				NA("through a simulated network the server's peer is the proxy's socket, which has an address")
+			}
 			srv.DialUnbound().Send(driver.Echo("x"))
 			Expect(srv.HandleRequest(ReplyBound)).To(HaveReturned())
 			srv.WaitRequestsDone(1)

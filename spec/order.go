@@ -155,7 +155,7 @@ var _ = Describe("ORDER", func() {
 			srv.WaitRequestsDone(1)
 			call, ok := FirstCall(srv.Events(), driver.HookVerifyRequest)
 			Expect(ok).To(BeTrue())
-			Expect(call.Client).To(Equal(c.Conn().LocalAddr().String()))
+			Expect(call.Client).To(Equal(c.SeenAs()))
 		})
 	})
 })

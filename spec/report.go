@@ -99,6 +99,9 @@ type Verdict struct {
 	Duration        time.Duration `json:"duration_ns"`
 	// Expectations names the expectations file the run was judged by.
 	Expectations string `json:"expectations,omitempty"`
+	// Network names the simulated network the clients reached the target
+	// through (Config.Network); empty for a direct connection.
+	Network string `json:"network,omitempty"`
 	// Unexpected counts, with expectations or --strict, the rules whose
 	// outcome the verdict does not accept: the expectations did not
 	// foresee it, or --strict refuses it.
@@ -199,6 +202,9 @@ func ruleOf(s types.SpecReport) string {
 func Judge(r Report, cfg Config) *Verdict {
 	info := cfg.Target.Info()
 	v := &Verdict{Sockspec: buildinfo.Read(), Strict: cfg.Strict, Target: info.Name, Version: info.Version, Seed: r.SuiteConfig.RandomSeed, Counts: map[Outcome]int{}, Started: r.StartTime, Duration: r.RunTime}
+	if cfg.Network != nil {
+		v.Network = cfg.Network.Name
+	}
 	byRule := map[string]*RuleResult{}
 	for _, s := range r.SpecReports {
 		if s.LeafNodeType != types.NodeTypeIt {
@@ -265,7 +271,11 @@ func WriteSummary(w io.Writer, v *Verdict) {
 	if len(v.Rules) == 1 {
 		noun = "rule"
 	}
-	fmt.Fprintf(w, "\nsockspec: %s %s — %d %s judged in %v\n", v.Target, v.Version, len(v.Rules), noun, v.Duration.Round(time.Millisecond))
+	through := ""
+	if v.Network != "" {
+		through = ", through the " + v.Network + " network"
+	}
+	fmt.Fprintf(w, "\nsockspec: %s %s — %d %s judged in %v%s\n", v.Target, v.Version, len(v.Rules), noun, v.Duration.Round(time.Millisecond), through)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	shown := 0
 	withExpect := v.Expectations != ""

@@ -13,6 +13,7 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 	. "github.com/onsi/gomega"
 
+	"github.com/sockspec/sockspec/netsim"
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
@@ -48,10 +49,16 @@ type Config struct {
 	// KeepTimelines keeps every spec's timeline in the report, not only
 	// those of the specs that did not pass (sockspec reproduce).
 	KeepTimelines bool
-	// Network names the network profile between the suite's clients and
-	// the target; "" is direct, the machine's own. Reserved: nothing reads
-	// it yet; the network simulator's tier (netsim) fills it.
-	Network string
+	// Network is the simulated link between the suite's clients and the
+	// target (a netsim profile: latency, loss, chopped writes, resets…);
+	// nil is direct, the machine's own loopback. With one, every server a
+	// spec starts is fronted by a real-time proxy (netsim/proxy) that
+	// reaches the server through the session's own Dial, so it works for
+	// every kind of target; its decisions are seeded from the run's seed
+	// and the spec's text, and each is noted in the spec's timeline.
+	// Specs that dial the server's address themselves (the address is
+	// what they test) still speak to it directly.
+	Network *netsim.Profile
 }
 
 // summary is where the run's summary goes.

@@ -40,6 +40,9 @@ type Server struct {
 	// traced is false for a target that reports no hook calls (a black
 	// box): a spec that reads the trace is N/A there.
 	traced bool
+	// front is the run's simulated network in front of the server; nil
+	// when the run has none (Config.Network).
+	front *front
 }
 
 // StartServer starts a server of the target under test; the session is
@@ -93,7 +96,8 @@ func StartServer(ctx context.Context, cfg driver.ServerConfig) *Server {
 			HarnessError("closing the session: %v", err)
 		}
 	})
-	return &Server{Session: sess, Config: cfg, ctx: ctx, traced: info.Capabilities.Has(driver.CapTrace)}
+	return &Server{Session: sess, Config: cfg, ctx: ctx, traced: info.Capabilities.Has(driver.CapTrace),
+		front: startFront(sess, cfg.Family)}
 }
 
 func dispatchCap(d driver.Dispatch) string {
@@ -249,7 +253,13 @@ func (s *Server) dial(unbound bool) *Client {
 	GinkgoHelper()
 	ctx, cancel := s.bounded(ReplyBound)
 	defer cancel()
-	conn, err := s.Session.Dial(ctx, unbound)
+	var conn net.Conn
+	var err error
+	if s.front != nil {
+		conn, err = s.front.dial(ctx, unbound)
+	} else {
+		conn, err = s.Session.Dial(ctx, unbound)
+	}
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT):
 		// The server was up: it no longer takes connections.
@@ -259,11 +269,26 @@ func (s *Server) dial(unbound bool) *Client {
 	}
 	DeferCleanup(func() { conn.Close() }) // a spec may have closed it already
 	note("client", "connected from "+conn.LocalAddr().String())
+	if s.front != nil && !s.Config.Family.IsDatagram() {
+		s.front.awaitPeer(conn, true)
+	}
 	return &Client{conn: conn, dgram: s.Config.Family.IsDatagram(), server: s}
 }
 
 // Conn is the client's socket.
 func (c *Client) Conn() net.Conn { return c.conn }
+
+// SeenAs is the client's address as the server sees it: its own local
+// address, or, through the run's simulated network, that of the proxy's
+// socket that speaks for it.
+func (c *Client) SeenAs() string {
+	if f := c.server.front; f != nil {
+		if a := f.proxy.PeerOf(c.conn.LocalAddr()); a != nil {
+			return a.String()
+		}
+	}
+	return c.conn.LocalAddr().String()
+}
 
 // Send sends a script: the request's first line, or the datagram.
 func (c *Client) Send(s driver.Script) *Client {
@@ -280,6 +305,9 @@ func (c *Client) Write(b []byte) {
 		HarnessError("client write: %v", err)
 	}
 	note("client", fmt.Sprintf("%s sent %q", c.conn.LocalAddr(), shorten(string(b))))
+	if f := c.server.front; f != nil && c.dgram {
+		f.awaitPeer(c.conn, false) // a datagram client's proxy socket opens at its first datagram
+	}
 }
 
 // Reply is what a client received.

@@ -16,7 +16,9 @@ import (
 // Moment is one line of a spec's timeline: what happened when, counted from
 // the spec's start. Kinds: "fault" (set, fired, lifted), "hook" (the
 // target's trace), "client" (what a client sent and got), "proc" (what
-// /proc showed of the server process), "signal".
+// /proc showed of the server process), "signal", "net" (what the run's
+// simulated network decided: a segment delayed, a datagram dropped, a
+// connection reset).
 type Moment struct {
 	At   time.Duration `json:"at_ns"`
 	Kind string        `json:"kind"`
@@ -40,7 +42,13 @@ var specLog struct {
 	start   time.Time
 	moments []Moment
 	faults  []driver.Fault
+	netSeen int // the network's decisions so far, kept or not
 }
+
+// maxNetMoments bounds the network's decisions a timeline keeps: a spec
+// that moves a megabyte through a chopping link makes tens of thousands,
+// and the first ones tell what the link did; the rest are counted.
+const maxNetMoments = 200
 
 // note adds a moment to the running spec's timeline.
 func note(kind, what string) {
@@ -48,6 +56,11 @@ func note(kind, what string) {
 	defer specLog.Unlock()
 	if specLog.start.IsZero() {
 		return
+	}
+	if kind == "net" {
+		if specLog.netSeen++; specLog.netSeen > maxNetMoments {
+			return
+		}
 	}
 	specLog.moments = append(specLog.moments, Moment{At: time.Since(specLog.start), Kind: kind, What: what})
 }
@@ -85,11 +98,15 @@ func noteTrace(es []driver.Event, offset time.Duration) {
 
 var _ = BeforeEach(func() {
 	specLog.Lock()
-	specLog.start, specLog.moments, specLog.faults = time.Now(), nil, nil
+	specLog.start, specLog.moments, specLog.faults, specLog.netSeen = time.Now(), nil, nil, 0
 	specLog.Unlock()
 	DeferCleanup(func() {
 		specLog.Lock()
 		moments, faults := specLog.moments, specLog.faults
+		if dropped := specLog.netSeen - maxNetMoments; dropped > 0 {
+			moments = append(moments, Moment{At: time.Since(specLog.start), Kind: "net",
+				What: fmt.Sprintf("… and %d more decisions of the network, not kept", dropped)})
+		}
 		specLog.start, specLog.moments, specLog.faults = time.Time{}, nil, nil
 		specLog.Unlock()
 		if len(faults) > 0 {

@@ -7,7 +7,10 @@ import (
 	"io"
 	"os"
 	"strings"
+
 	"text/tabwriter"
+
+	"github.com/sockspec/sockspec/spec"
 
 	"github.com/sockspec/sockspec/netsim"
 )
@@ -71,3 +74,31 @@ func loadNetwork(arg string) (netsim.Profile, error) {
 	return netsim.Profile{}, fmt.Errorf("unknown network profile %q (write one of %s, or the path of a JSON profile file)",
 		arg, strings.Join(netsim.BuiltinNames(), ", "))
 }
+
+// networkFlag declares --network on a command that runs the suite; the
+// function it returns resolves the value into the run's configuration and
+// the arguments that name it again in replay commands (nothing for the
+// default, a direct connection).
+func networkFlag(fs *flag.FlagSet) func(o *spec.Config) (args string, err error) {
+	name := fs.String("network", "", "")
+	return func(o *spec.Config) (string, error) {
+		if *name == "" {
+			return "", nil
+		}
+		p, err := loadNetwork(*name)
+		if err != nil {
+			return "", err
+		}
+		o.Network = &p
+		return " --network " + spec.ShellQuote(*name), nil
+	}
+}
+
+// networkFlagUsage documents --network in the usage of run and reproduce.
+const networkFlagUsage = `  --network PROFILE|FILE
+        put a simulated network between the suite's clients and every
+        server: a built-in profile (ideal, lan, wan, lossy, flaky, slow;
+        'sockspec network --list' shows their parameters) or a JSON profile
+        file; a seeded real-time proxy applies it, and its decisions (what
+        it delayed, chopped, dropped, reset) join each spec's timeline
+`

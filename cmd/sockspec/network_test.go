@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,5 +49,36 @@ func TestNetworkLoad(t *testing.T) {
 	}
 	if p, err := loadNetwork("wan"); err != nil || p.Name != "wan" {
 		t.Fatalf("built-in: %+v %v", p, err)
+	}
+}
+
+// run --network puts the profile's proxy in front of every server: the
+// specs still judge the server (ORD-10 sees the proxy's socket as the
+// client, and says so through Client.SeenAs), the report and the
+// summary name the network, and a bad profile is a usage error.
+func TestRunThroughNetwork(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	code, stdout, stderr := runSockspec(t, "run", "--target", "reference-process", "--network", "lan",
+		"--report-dir", dir, "--label-filter", "rule:ORD-10 || rule:ERR-01")
+	if code != 0 {
+		t.Fatalf("run through lan: status %d\nstdout %s\nstderr %s", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Network string `json:"network"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil || v.Network != "lan" {
+		t.Errorf("report.json names the network %q (%v); want lan", v.Network, err)
+	}
+	if !strings.Contains(stdout, "through the lan network") {
+		t.Errorf("the summary does not name the network:\n%s", stdout)
+	}
+	code, _, stderr = runSockspec(t, "run", "--network", "nope", "--label-filter", "rule:ORD-10")
+	if code != 2 || !strings.Contains(stderr, `unknown network profile "nope"`) || !strings.Contains(stderr, "lossy") {
+		t.Errorf("run --network nope: status %d, stderr %q; want 2 and the list of profiles", code, stderr)
 	}
 }

@@ -35,7 +35,7 @@ Flags:
                   what an exec: target serves, as for sockspec run
   --seed N        the random seed (default: a new one, printed in the
                   rerun command)
-  --report-dir D  also write junit.xml and report.json (timelines kept)
+` + networkFlagUsage + `  --report-dir D  also write junit.xml and report.json (timelines kept)
   --expectations auto|none|FILE
                   judge against the target's known deviations, as for
                   sockspec run (auto: the file shipped for a cpython: target)
@@ -53,6 +53,7 @@ func runReproduce(ctx context.Context, e env) int {
 	var o spec.Config
 	list := fs.Bool("list", false, "")
 	targetName := fs.String("target", "reference", "")
+	network := networkFlag(fs)
 	exec := execFlags(fs)
 	fs.Int64Var(&o.Seed, "seed", 0, "")
 	fs.StringVar(&o.ReportDir, "report-dir", "", "")
@@ -92,7 +93,12 @@ func runReproduce(ctx context.Context, e env) int {
 	if code != 0 {
 		return code
 	}
-	o.Target, o.TargetArgs = target, targetArgs
+	netArgs, err := network(&o)
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "sockspec reproduce: --network: %v\n", err)
+		return 2
+	}
+	o.Target, o.TargetArgs = target, targetArgs+netArgs
 	if o.Expectations, err = loadExpectations(*expect, target); err != nil {
 		fmt.Fprintf(e.Stderr, "sockspec reproduce: --expectations: %v\n", err)
 		return 2

@@ -65,7 +65,7 @@ Flags:
         run only the specs whose text matches (a Go regular expression)
   --seed N
         the order's random seed (default: a new one, printed)
-  --report-dir DIR
+` + networkFlagUsage + `  --report-dir DIR
         write junit.xml and report.json (rule, outcome, duration, failure
         with the trace) into DIR
   --validate-protocol
@@ -106,6 +106,7 @@ func runRun(ctx context.Context, e env) int {
 	fs.SetOutput(io.Discard)
 	var o spec.Config
 	targetName := fs.String("target", "reference", "")
+	network := networkFlag(fs)
 	exec := execFlags(fs)
 	fs.StringVar(&o.LabelFilter, "label-filter", "", "")
 	fs.StringVar(&o.Focus, "focus", "", "")
@@ -137,8 +138,12 @@ func runRun(ctx context.Context, e env) int {
 	if o.Strict {
 		targetArgs += " --strict"
 	}
-	o.Target, o.TargetArgs = target, targetArgs
-	var err error
+	netArgs, err := network(&o)
+	if err != nil {
+		fmt.Fprintf(e.Stderr, "sockspec run: --network: %v\n", err)
+		return 2
+	}
+	o.Target, o.TargetArgs = target, targetArgs+netArgs
 	if o.Expectations, err = loadExpectations(*expect, target); err != nil {
 		fmt.Fprintf(e.Stderr, "sockspec run: --expectations: %v\n", err)
 		return 2

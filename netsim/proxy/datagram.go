@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -82,6 +83,13 @@ func (p *Proxy) session(from net.Addr) (*session, error) {
 		return nil, err
 	}
 	s := &session{client: from, upstream: up}
+	if from != nil {
+		if p.peers == nil {
+			p.peers = map[string]net.Addr{}
+		}
+		p.peers[from.String()] = up.LocalAddr()
+		p.changedLocked()
+	}
 	s.up, s.down = p.engine.Flows(time.Now(), p.cfg.Family)
 	p.sessions[key] = s
 	p.conns[up] = struct{}{}
@@ -94,6 +102,11 @@ func (p *Proxy) session(from net.Addr) (*session, error) {
 // unixgram one is bound to a path of the proxy's temporary directory, or
 // the upstream could not answer it.
 func (p *Proxy) dialUpstreamLocked() (net.Conn, error) {
+	if p.cfg.DialUpstream != nil {
+		ctx, cancel := context.WithTimeout(p.ctx, p.cfg.DialTimeout)
+		defer cancel()
+		return p.cfg.DialUpstream(ctx)
+	}
 	if p.cfg.Family != "unixgram" {
 		return net.Dial(p.cfg.Family, p.cfg.Upstream)
 	}

@@ -46,6 +46,12 @@ type Config struct {
 	// Observe, when not nil, is told of every decision of the link model,
 	// from the proxy's goroutines; it must not block.
 	Observe func(netsim.LinkEvent)
+	// DialUpstream, when not nil, opens each upstream connection (for a
+	// stream) or socket (for a datagram client) instead of dialing
+	// Upstream: for an upstream only its owner can reach, such as a
+	// server in another network namespace, or one whose clients must be
+	// bound a certain way. Upstream then only names it in errors.
+	DialUpstream func(ctx context.Context) (net.Conn, error)
 	// DialTimeout bounds each connect to the upstream; zero means 10 s.
 	DialTimeout time.Duration
 }
@@ -70,11 +76,84 @@ type Proxy struct {
 	closed   bool
 	conns    map[net.Conn]struct{} // every socket to close at Close
 	sessions map[string]*session
+	// peers maps a client's address to the address its upstream socket
+	// has: who the upstream believes it serves (PeerOf).
+	peers    map[string]net.Addr
 	nextSess int
 	tmpDir   string // the bound paths of unixgram sessions
 	frontDir string // the directory Front made for the listening socket
 
+	// settled counts the client connections the proxy is done connecting
+	// for: reached the upstream, or given up on (Settled). changed is
+	// closed, under mu, whenever settled or peers grow (and replaced).
+	settled int
+	changed chan struct{}
+
 	closeOnce sync.Once
+}
+
+// Settled is how many client connections the proxy is done connecting
+// upstream for, in the order they came: connected, refused or reset by
+// the link, or failed to reach the upstream. A client that dialed the
+// proxy is queued at the upstream (or never will be) once Settled counts
+// it; a harness that must not race the connect waits for that.
+func (p *Proxy) Settled() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.settled
+}
+
+// settle counts one more settled client connection.
+func (p *Proxy) settle() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.settled++
+	p.changedLocked()
+}
+
+// changedLocked wakes whoever waits in await.
+func (p *Proxy) changedLocked() {
+	if p.changed != nil {
+		close(p.changed)
+		p.changed = nil
+	}
+}
+
+// await waits until cond, read under mu, holds, or ctx ends.
+func (p *Proxy) await(ctx context.Context, cond func() bool) error {
+	for {
+		p.mu.Lock()
+		if cond() {
+			p.mu.Unlock()
+			return nil
+		}
+		if p.changed == nil {
+			p.changed = make(chan struct{})
+		}
+		ch := p.changed
+		p.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// AwaitSettled waits until Settled is n or more, or ctx ends.
+func (p *Proxy) AwaitSettled(ctx context.Context, n int) error {
+	return p.await(ctx, func() bool { return p.settled >= n })
+}
+
+// AwaitPeer waits until the proxy has opened its socket for the client
+// whose address is client, and returns that socket's address (PeerOf).
+func (p *Proxy) AwaitPeer(ctx context.Context, client net.Addr) (net.Addr, error) {
+	var peer net.Addr
+	err := p.await(ctx, func() bool {
+		peer = p.peers[client.String()]
+		return peer != nil
+	})
+	return peer, err
 }
 
 // Start validates cfg, listens, and starts forwarding.
@@ -83,7 +162,7 @@ func Start(cfg Config) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Upstream == "" {
+	if cfg.Upstream == "" && cfg.DialUpstream == nil {
 		return nil, errors.New("proxy: no upstream address")
 	}
 	if err := cfg.Profile.Validate(); err != nil {
@@ -121,27 +200,28 @@ func Start(cfg Config) (*Proxy, error) {
 	return p, nil
 }
 
-// Front starts a proxy for family on a free local address (a fresh path
-// in a temporary directory for unix and unixgram) in front of upstream:
-// what a target needs to be reached through a simulated link. Close
-// removes the directory.
-func Front(family, upstream string, profile netsim.Profile, seed uint64) (*Proxy, error) {
-	if _, err := familyKind(family); err != nil {
+// Front starts a proxy as cfg says, listening on a free local address
+// (cfg.Listen is ignored: a fresh path in a temporary directory for unix
+// and unixgram, port 0 of the loopback address otherwise): what a target
+// needs to be reached through a simulated link. Close removes the
+// directory.
+func Front(cfg Config) (*Proxy, error) {
+	if _, err := familyKind(cfg.Family); err != nil {
 		return nil, err
 	}
 	var err error
-	listen := "127.0.0.1:0"
+	cfg.Listen = "127.0.0.1:0"
 	var dir string
-	switch family {
+	switch cfg.Family {
 	case "tcp6", "udp6":
-		listen = "[::1]:0"
+		cfg.Listen = "[::1]:0"
 	case "unix", "unixgram":
 		if dir, err = os.MkdirTemp("", "netsim-proxy"); err != nil {
 			return nil, fmt.Errorf("proxy: %w", err)
 		}
-		listen = filepath.Join(dir, "front.sock")
+		cfg.Listen = filepath.Join(dir, "front.sock")
 	}
-	p, err := Start(Config{Family: family, Listen: listen, Upstream: upstream, Profile: profile, Seed: seed})
+	p, err := Start(cfg)
 	if err != nil {
 		if dir != "" {
 			os.RemoveAll(dir)
@@ -215,6 +295,31 @@ func (p *Proxy) untrack(c net.Conn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.conns, c)
+}
+
+// notePeer records that client speaks to the upstream through upstream.
+func (p *Proxy) notePeer(client net.Addr, upstream net.Conn) {
+	if client == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.peers == nil {
+		p.peers = map[string]net.Addr{}
+	}
+	p.peers[client.String()] = upstream.LocalAddr()
+	p.changedLocked()
+}
+
+// PeerOf is the address the upstream sees for the client whose address is
+// client: the local address of the proxy's socket that speaks for it, as
+// the server reports it in its client_address. It is nil before the proxy
+// has opened that socket; it is kept after the connection ends, for as
+// long as the proxy lives.
+func (p *Proxy) PeerOf(client net.Addr) net.Addr {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.peers[client.String()]
 }
 
 // waitUntil waits for t on timer, or for Close (false).

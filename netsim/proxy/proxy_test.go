@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -338,7 +340,7 @@ func TestProxyCloseEndsEverything(t *testing.T) {
 // families, and removes it at Close.
 func TestProxyFront(t *testing.T) {
 	lan, _ := netsim.LookupProfile("lan")
-	p, err := proxy.Front("unix", echoServer(t, "unix"), lan, 3)
+	p, err := proxy.Front(proxy.Config{Family: "unix", Upstream: echoServer(t, "unix"), Profile: lan, Seed: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +352,7 @@ func TestProxyFront(t *testing.T) {
 	if _, err := os.Stat(filepath.Dir(p.Addr().String())); !os.IsNotExist(err) {
 		t.Fatalf("the front directory is still there: %v", err)
 	}
-	if _, err := proxy.Front("sctp", "x", lan, 1); err == nil || err.Error() != `proxy: unknown family "sctp" (write tcp, udp, unix or unixgram)` {
+	if _, err := proxy.Front(proxy.Config{Family: "sctp", Upstream: "x", Profile: lan, Seed: 1}); err == nil || err.Error() != `proxy: unknown family "sctp" (write tcp, udp, unix or unixgram)` {
 		t.Fatalf("bad family: %v", err)
 	}
 }
@@ -391,5 +393,49 @@ func TestProxySeededDecisions(t *testing.T) {
 	a, b := resets(11), resets(11)
 	if len(a) == 0 || len(a) == 16 || !slices.Equal(a, b) {
 		t.Fatalf("reset connections %v, then %v", a, b)
+	}
+}
+
+// DialUpstream replaces the dial of Upstream, for streams and for each
+// datagram client: the proxy reaches a server only its owner can dial.
+func TestProxyDialUpstream(t *testing.T) {
+	for _, family := range []string{"tcp", "udp"} {
+		t.Run(family, func(t *testing.T) {
+			upstream := echoServer(t, family)
+			var dials atomic.Int32
+			p, err := proxy.Front(proxy.Config{Family: family, Upstream: "the owner's server",
+				DialUpstream: func(ctx context.Context) (net.Conn, error) {
+					dials.Add(1)
+					var d net.Dialer
+					return d.DialContext(ctx, family, upstream)
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			c := dialT(t, family, p.Addr().String())
+			if family == "tcp" {
+				if s, g := roundTrip(t, c, 4096); s != g {
+					t.Fatal("checksum differs")
+				}
+			} else {
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				buf := make([]byte, 64)
+				for _, msg := range []string{"one", "two"} {
+					if _, err := c.Write([]byte(msg)); err != nil {
+						t.Fatal(err)
+					}
+					if n, err := c.Read(buf); err != nil || string(buf[:n]) != msg {
+						t.Fatalf("echo of %q: %q, %v", msg, buf[:n], err)
+					}
+				}
+			}
+			if dials.Load() != 1 {
+				t.Fatalf("DialUpstream was called %d times for one client", dials.Load())
+			}
+			if peer := p.PeerOf(c.LocalAddr()); peer == nil || peer.String() == c.LocalAddr().String() {
+				t.Fatalf("PeerOf(%v) = %v; want the proxy's own socket", c.LocalAddr(), peer)
+			}
+		})
 	}
 }

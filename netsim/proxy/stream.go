@@ -1,9 +1,11 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/sockspec/sockspec/netsim"
@@ -61,6 +63,8 @@ func (p *Proxy) serveConn(client net.Conn) {
 	defer p.untrack(client)
 	defer client.Close()
 	fate := p.engine.Connect(time.Now(), p.cfg.Family)
+	settle := sync.OnceFunc(p.settle)
+	defer settle() // however the connect ends
 	if fate.Refused {
 		// The client's connect has succeeded already: the nearest a proxy
 		// comes to a refusal is a reset before any byte.
@@ -80,8 +84,7 @@ func (p *Proxy) serveConn(client net.Conn) {
 			return
 		}
 	}
-	d := net.Dialer{Timeout: p.cfg.DialTimeout}
-	upstream, err := d.DialContext(p.ctx, p.cfg.Family, p.cfg.Upstream)
+	upstream, err := p.dialStream()
 	if err != nil {
 		abort(client)
 		return
@@ -89,6 +92,8 @@ func (p *Proxy) serveConn(client net.Conn) {
 	if !p.track(upstream) {
 		return
 	}
+	p.notePeer(client.RemoteAddr(), upstream)
+	settle()
 	defer p.untrack(upstream)
 	defer upstream.Close()
 
@@ -260,4 +265,15 @@ func (p *Proxy) copyShaped(pair *connPair, src, dst net.Conn, s *netsim.Stream) 
 			return
 		}
 	}
+}
+
+// dialStream opens the upstream connection of one client connection.
+func (p *Proxy) dialStream() (net.Conn, error) {
+	if p.cfg.DialUpstream != nil {
+		ctx, cancel := context.WithTimeout(p.ctx, p.cfg.DialTimeout)
+		defer cancel()
+		return p.cfg.DialUpstream(ctx)
+	}
+	d := net.Dialer{Timeout: p.cfg.DialTimeout}
+	return d.DialContext(p.ctx, p.cfg.Family, p.cfg.Upstream)
 }
