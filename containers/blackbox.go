@@ -56,6 +56,10 @@ func newBlackbox(o Options, image string, argv []string) (*blackboxProgram, erro
 	}
 	info := bt.Info()
 	info.Name, info.Version = "container:image="+image, command
+	// The harness's means over a process in a container are not all those
+	// it has over its own children.
+	info.Capabilities = slices.DeleteFunc(slices.Clone(info.Capabilities), func(c string) bool { return strings.HasPrefix(c, "inject.") })
+	info.Capabilities = append(info.Capabilities, harnessCaps("unknown", o.user())...)
 	return &blackboxProgram{o: o, info: info}, nil
 }
 
@@ -194,7 +198,10 @@ func (s *bbSession) awaitReady(ctx context.Context) error {
 		}
 		if s.b.exited() {
 			s.waitOutput(200 * time.Millisecond)
-			return fmt.Errorf("containers: the program of %s exited before it served%s", s.t.image, s.outputNote())
+			if cmd, ok := noCommand(s.stderr.String()); ok {
+				return fmt.Errorf("containers: the image %s has no command %q: give one it has (cmd=…)", s.t.image, cmd)
+			}
+			return fmt.Errorf("containers: the program of %s exited before it served: it must serve SOCKSPEC_ADDRESS until stopped%s", s.t.image, s.outputLast())
 		}
 		select {
 		case line, ok := <-lines:
@@ -208,7 +215,7 @@ func (s *bbSession) awaitReady(ctx context.Context) error {
 			if parent.Err() != nil {
 				return fmt.Errorf("%w: the program of %s was not ready by the harness's deadline", driver.ErrNoReply, s.t.image)
 			}
-			return fmt.Errorf("containers: the program of %s was not ready within %v: nothing in the container serves %s (SOCKSPEC_ADDRESS); it must print the address it serves as its first line, or serve SOCKSPEC_ADDRESS%s", s.t.image, s.o.ReadyTimeout, s.address, s.outputNote())
+			return fmt.Errorf("containers: the program of %s was not ready within %v: nothing in the container serves %s (SOCKSPEC_ADDRESS); it must print the address it serves as its first line, or serve SOCKSPEC_ADDRESS%s", s.t.image, s.o.ReadyTimeout, s.address, s.outputLast())
 		}
 	}
 }
@@ -233,23 +240,15 @@ func announcedAddress(family driver.Family, line string) string {
 	return net.JoinHostPort(host, port)
 }
 
-func (s *bbSession) outputNote() string {
-	var b strings.Builder
-	if out := strings.TrimSpace(s.stdout.String()); out != "" {
-		fmt.Fprintf(&b, "\nprogram stdout:\n%s", tailOf(out))
+// outputLast is the program's last line of output, for a one-line error.
+func (s *bbSession) outputLast() string {
+	if l := lastLine(s.stderr.String()); l != "" {
+		return fmt.Sprintf("; its stderr ends %q", l)
 	}
-	if e := strings.TrimSpace(s.stderr.String()); e != "" {
-		fmt.Fprintf(&b, "\nprogram stderr:\n%s", tailOf(e))
+	if l := lastLine(s.stdout.String()); l != "" {
+		return fmt.Sprintf("; its output ends %q", l)
 	}
-	return b.String()
-}
-
-func tailOf(s string) string {
-	const keep = 2000
-	if len(s) > keep {
-		return "…" + s[len(s)-keep:]
-	}
-	return s
+	return ""
 }
 
 func (s *bbSession) waitOutput(bound time.Duration) {

@@ -49,7 +49,7 @@ func Sweep(ctx context.Context, e *Engine) (string, error) {
 		if harnessAlive(c.Labels) {
 			continue
 		}
-		if _, err := e.Client.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !isNotFound(err) {
+		if err := removeContainer(ctx, e, c.ID); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -100,7 +100,7 @@ func RemoveRun(ctx context.Context) error {
 		return err
 	}
 	for _, c := range cs.Items {
-		if _, err := e.Client.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true}); err != nil && !isNotFound(err) {
+		if err := removeContainer(ctx, e, c.ID); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -34,8 +34,10 @@ type spec struct {
 	shared string
 	// stdin keeps the container's standard input open for an attach.
 	stdin bool
-	// user overrides the image's user; "" is images.User.
+	// user overrides the image's user; "" is defaultUser.
 	user string
+	// detached: no attach stream (a container whose output nobody reads).
+	detached bool
 }
 
 // box is one running container: its attach stream and host pids.
@@ -47,6 +49,7 @@ type box struct {
 	// PID is its child, the program the container was started for.
 	initPID, PID int
 	started      time.Time
+	exitCode     int // when it exited before findPIDs saw it run
 
 	attach client.HijackedResponse
 	stdout *io.PipeReader
@@ -126,14 +129,20 @@ func run(ctx context.Context, e *Engine, s spec) (_ *box, err error) {
 			b.remove()
 		}
 	}()
-	if err := b.attachStreams(ctx, s.stdin); err != nil {
-		return nil, err
+	if !s.detached {
+		if err := b.attachStreams(ctx, s.stdin); err != nil {
+			return nil, err
+		}
 	}
 	b.started = time.Now()
 	if _, err := e.Client.ContainerStart(ctx, b.id, client.ContainerStartOptions{}); err != nil {
 		return nil, explainStart(s, err)
 	}
 	if err := b.findPIDs(ctx); err != nil {
+		if errors.Is(err, errExited) && b.exitCode == 127 {
+			// docker-init could not exec the command.
+			return nil, fmt.Errorf("containers: the image %s has no command %q: give one it has (cmd=…)%s", s.image, strings.Join(s.argv, " "), b.logsNote())
+		}
 		return nil, fmt.Errorf("containers: %s: %w%s", s.image, err, b.logsNote())
 	}
 	return b, nil
@@ -188,11 +197,11 @@ func (b *box) findPIDs(ctx context.Context) error {
 		}
 		st := res.Container.State
 		if st == nil || !st.Running {
-			code := -1
+			b.exitCode = -1
 			if st != nil {
-				code = st.ExitCode
+				b.exitCode = st.ExitCode
 			}
-			return fmt.Errorf("the container exited at once (status %d)", code)
+			return fmt.Errorf("%w (status %d): run the image by hand (docker run --rm IMAGE) to see why", errExited, b.exitCode)
 		}
 		b.initPID = st.Pid
 		if pid := firstChild(b.initPID); pid != 0 {
@@ -233,8 +242,7 @@ func (b *box) remove() error {
 	b.removeOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), removeBound)
 		defer cancel()
-		_, err := b.e.Client.ContainerRemove(ctx, b.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-		if err != nil && !isNotFound(err) {
+		if err := removeContainer(ctx, b.e, b.id); err != nil {
 			b.removeErr = fmt.Errorf("containers: removing %s: %w", short(b.id), err)
 		}
 		if b.attach.Conn != nil {
@@ -263,22 +271,58 @@ func (b *box) waitExit(bound time.Duration) bool {
 	return b.exited()
 }
 
-// logsNote is the tail of what the container wrote, for an error.
+// logsNote is the last line the container wrote, for a one-line error.
 func (b *box) logsNote() string {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	rc, err := b.e.Client.ContainerLogs(ctx, b.id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Tail: "20"})
+	rc, err := b.e.Client.ContainerLogs(ctx, b.id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Tail: "5"})
 	if err != nil {
 		return ""
 	}
 	defer rc.Close()
 	var out, errb strings.Builder
 	_, _ = stdcopy.StdCopy(&out, &errb, rc)
-	text := strings.TrimSpace(errb.String() + out.String())
-	if text == "" {
-		return ""
+	if l := lastLine(errb.String()); l != "" {
+		return fmt.Sprintf("; its stderr ends %q", l)
 	}
-	return "\ncontainer output:\n" + text
+	if l := lastLine(out.String()); l != "" {
+		return fmt.Sprintf("; its output ends %q", l)
+	}
+	return ""
+}
+
+// lastLine is the last non-blank line of text, cut to 300 bytes.
+func lastLine(text string) string {
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	l := strings.TrimSpace(lines[len(lines)-1])
+	if len(l) > 300 {
+		l = l[:300] + "…"
+	}
+	return l
+}
+
+// removeContainer removes a container, running or not. A container that
+// is exiting just then makes the daemon refuse ("is not running", "removal
+// in progress"): the removal is tried again until ctx ends.
+func removeContainer(ctx context.Context, e *Engine, id string) error {
+	for {
+		_, err := e.Client.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+		if err == nil || isNotFound(err) {
+			return nil
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "already in progress") {
+			return nil // another removal will finish it
+		}
+		if !strings.Contains(msg, "is not running") && !strings.Contains(msg, "is restarting") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 func isNotFound(err error) bool {
@@ -321,7 +365,10 @@ func explainStart(s spec, err error) error {
 	return fmt.Errorf("containers: the daemon could not start the container of %s: %s; %s", s.image, msg, s.limits.hint())
 }
 
-var errClosed = errors.New("containers: closed")
+var (
+	errClosed = errors.New("containers: closed")
+	errExited = errors.New("the container exited at once")
+)
 
 // kill sends SIGKILL to every process of the container.
 func (b *box) kill() {

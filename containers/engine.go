@@ -76,6 +76,19 @@ func setDefaultEnv() {
 var ErrNoEngine = errors.New("containers: no Docker engine answers: start it (systemctl start docker, or dockerd) or point DOCKER_HOST at one")
 
 func newProvider(ctx context.Context) (p *testcontainers.DockerProvider, err error) {
+	// testcontainers tries one engine after another; a DOCKER_HOST the
+	// user set must answer itself, not be passed over for another.
+	if host := os.Getenv("DOCKER_HOST"); host != "" {
+		c, err := client.New(client.FromEnv)
+		if err != nil {
+			return nil, fmt.Errorf("%w (DOCKER_HOST=%s: %v)", ErrNoEngine, host, err)
+		}
+		_, err = c.Ping(ctx, client.PingOptions{})
+		c.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%w (DOCKER_HOST=%s: %v)", ErrNoEngine, host, shortErr(err))
+		}
+	}
 	// testcontainers panics on some malformed configurations; a panic is
 	// an error here, not the harness's death.
 	defer func() {

@@ -7,7 +7,6 @@ import (
 	"os"
 	"runtime"
 
-	"github.com/moby/moby/client"
 	"golang.org/x/sys/unix"
 
 	"github.com/sockspec/sockspec/containers/images"
@@ -16,39 +15,34 @@ import (
 
 // netHolder is the network namespace the sessions of an isolated target
 // share: that of a small container (the reference image's adapter, idle
-// on its open stdin) attached to an internal network of its own. Sessions
-// join it (network mode container:ID), so that two servers of one target
-// see each other's ports as processes on one host do (NET-01, NET-04),
-// and the harness's clients reach 127.0.0.1 inside it by opening their
+// on its open stdin) with no network at all (network mode none: a
+// loopback interface and nothing else, so no route out, not even to the
+// host, which a Docker "internal" network still reaches). Sessions join
+// it (network mode container:ID), so that two servers of one target see
+// each other's ports as processes on one host do (NET-01, NET-04), and
+// the harness's clients reach 127.0.0.1 inside it by opening their
 // sockets from a thread that entered the namespace.
 type netHolder struct {
-	network string // the internal network's ID
-	box     *box
-	ns      *os.File // /proc/PID/ns/net of the holder
+	box *box
+	ns  *os.File // /proc/PID/ns/net of the holder
 }
 
-func newNetHolder(ctx context.Context, e *Engine, limits Limits) (_ *netHolder, err error) {
-	name := "sockspec-" + RunID() + "-" + randomSuffix()
-	res, err := e.Client.NetworkCreate(ctx, name, client.NetworkCreateOptions{
-		Driver:   "bridge",
-		Internal: true,
-		Labels:   runLabels("netns"),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("containers: creating the internal network %s: %w", name, err)
-	}
-	h := &netHolder{network: res.ID}
+func newNetHolder(ctx context.Context, e *Engine) (_ *netHolder, err error) {
+	h := &netHolder{}
 	defer func() {
 		if err != nil {
-			h.close(e)
+			h.close()
 		}
 	}()
 	h.box, err = run(ctx, e, spec{
 		image:   images.ReferenceImage,
 		role:    "netns",
 		limits:  Limits{Pids: 16, NoFile: 64, Memory: 32 << 20, CPUs: 0.1},
-		network: name,
+		network: "none",
 		stdin:   true, // never written: the adapter waits on it for ever
+		// Its output goes to the daemon's log: nothing of the harness
+		// reads it, so no goroutine outlives a session for it.
+		detached: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("containers: the network holder: %w", err)
@@ -131,21 +125,15 @@ func (h *netHolder) freePort(family driver.Family) (port int, err error) {
 	return port, err
 }
 
-func (h *netHolder) close(e *Engine) error {
+func (h *netHolder) close() error {
 	if h == nil {
 		return nil
 	}
-	var err error
 	if h.ns != nil {
 		h.ns.Close()
 	}
 	if h.box != nil {
-		err = h.box.remove()
+		return h.box.remove()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), removeBound)
-	defer cancel()
-	if _, nerr := e.Client.NetworkRemove(ctx, h.network, client.NetworkRemoveOptions{}); nerr != nil && err == nil {
-		err = fmt.Errorf("containers: removing the network %s: %w", short(h.network), nerr)
-	}
-	return err
+	return nil
 }

@@ -37,8 +37,9 @@ type Options struct {
 // Network modes.
 const (
 	// NetworkIsolated: every container of a target shares one network
-	// namespace, held by a container on an internal network of its own
-	// (no route out, nothing published); the harness dials into it.
+	// namespace that has nothing but loopback (no route out, nothing
+	// published), held by a container of its own; the harness dials into
+	// it.
 	NetworkIsolated = "isolated"
 	// NetworkHost: the containers use the host's network namespace, as a
 	// process target does: no network isolation, full parity.

@@ -64,9 +64,12 @@ func startPeer(ctx context.Context, b *box, validate bool, what string) (*peer, 
 			err = errAdapterGone
 		}
 		p.waitReaders(200 * time.Millisecond)
-		return nil, fmt.Errorf("containers: the adapter of %s ended before its hello: %w%s", what, err, p.stderrNote())
+		if cmd, ok := noCommand(p.stderr.String()); ok {
+			return nil, fmt.Errorf("containers: the image %s has no command %q: give one it has (cmd=…)", what, cmd)
+		}
+		return nil, fmt.Errorf("containers: the adapter of %s ended before its hello (%v): its command must speak the driver protocol (spec/driver/PROTOCOL.md)%s", what, oneLine(err), p.stderrLast())
 	case <-hctx.Done():
-		return nil, fmt.Errorf("containers: the adapter of %s said no hello within %v%s", what, HelloBound, p.stderrNote())
+		return nil, fmt.Errorf("containers: the adapter of %s said no hello within %v: its command must speak the driver protocol (spec/driver/PROTOCOL.md)%s", what, HelloBound, p.stderrLast())
 	}
 	if p.hello.Protocol != driver.ProtocolVersion {
 		return nil, fmt.Errorf("containers: the adapter of %s speaks protocol %d; this harness speaks %d", what, p.hello.Protocol, driver.ProtocolVersion)
@@ -249,6 +252,21 @@ func (p *peer) waitReaders(bound time.Duration) bool {
 	}
 }
 
+// stderrLast is the adapter's last line of stderr, for a one-line error.
+func (p *peer) stderrLast() string {
+	if l := lastLine(p.stderr.String()); l != "" {
+		return fmt.Sprintf("; its stderr ends %q", l)
+	}
+	return ""
+}
+
+func oneLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	return strings.ReplaceAll(err.Error(), "\n", " ")
+}
+
 func (p *peer) stderrNote() string {
 	s := strings.TrimSpace(p.stderr.String())
 	if s == "" {
@@ -259,4 +277,19 @@ func (p *peer) stderrNote() string {
 		s = "…" + s[len(s)-keep:]
 	}
 	return "\nadapter stderr:\n" + s
+}
+
+// noCommand reads docker-init's report that it could not run the
+// container's command, and returns the command.
+func noCommand(stderr string) (string, bool) {
+	_, rest, ok := strings.Cut(stderr, "[FATAL tini")
+	if !ok {
+		return "", false
+	}
+	_, rest, ok = strings.Cut(rest, "exec ")
+	if !ok {
+		return "", false
+	}
+	cmd, _, ok := strings.Cut(rest, " failed")
+	return cmd, ok
 }

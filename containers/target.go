@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/sockspec/sockspec/containers/images"
-	"github.com/sockspec/sockspec/internal/osfault"
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
@@ -102,7 +101,7 @@ func (t *Target) network(ctx context.Context) (string, error) {
 	if t.mode == NetworkHost {
 		return "host", nil
 	}
-	t.netOnce.Do(func() { t.net, t.netErr = newNetHolder(ctx, t.e, t.o.Limits) })
+	t.netOnce.Do(func() { t.net, t.netErr = newNetHolder(ctx, t.e) })
 	if t.netErr != nil {
 		return "", t.netErr
 	}
@@ -147,7 +146,7 @@ func (t *Target) probe() {
 		t.hello = p.hello
 		p.close()
 		t.forget(b)
-		caps := append(driver.Capabilities(p.hello.Capabilities), osfault.Capabilities(p.hello.Language)...)
+		caps := append(driver.Capabilities(p.hello.Capabilities), harnessCaps(p.hello.Language, t.o.user())...)
 		t.info = driver.Info{Name: t.label, Version: p.hello.Version, Language: p.hello.Language, Capabilities: caps}
 	})
 }
@@ -248,7 +247,7 @@ func (t *Target) Close() error {
 		errs = append(errs, b.remove())
 	}
 	if t.net != nil {
-		errs = append(errs, t.net.close(t.e))
+		errs = append(errs, t.net.close())
 	}
 	return errors.Join(errs...)
 }

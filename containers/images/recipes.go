@@ -44,11 +44,20 @@ func (b *Builder) Reference(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	hash := hashOf("reference", recipeVersion, string(data))
+	shell, err := os.ReadFile(staticShell)
+	if err != nil {
+		b.logf("%-28s no %s (apt-get install busybox-static): the image gets no /bin/sh, and FRK-07's foreign child cannot start", ReferenceImage, staticShell)
+		shell = nil
+	}
+	hash := hashOf("reference", recipeVersion, string(data), string(shell))
 	return b.step(ctx, ReferenceImage, hash, func(ctx context.Context) error {
+		copyShell := ""
+		if shell != nil {
+			copyShell = "COPY bin /bin\n"
+		}
 		dockerfile := fmt.Sprintf(`FROM scratch
 COPY sockspec %s
-LABEL %s=%s %s=reference
+`+copyShell+`LABEL %s=%s %s=reference
 USER %s
 ENTRYPOINT [%q, "adapter"]
 `, ReferenceBinary, InputsLabel, hash, KindLabel, User, ReferenceBinary)
@@ -56,10 +65,24 @@ ENTRYPOINT [%q, "adapter"]
 			if err := addBytes(tw, "Dockerfile", []byte(dockerfile), 0o644); err != nil {
 				return err
 			}
+			if shell != nil {
+				if err := addBytes(tw, "bin/busybox", shell, 0o755); err != nil {
+					return err
+				}
+				// The reference's foreign child (FRK-07) is /bin/sh -c.
+				if err := tw.WriteHeader(&tar.Header{Name: "bin/sh", Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777}); err != nil {
+					return err
+				}
+			}
 			return addBytes(tw, "sockspec", data, 0o755)
 		})
 	})
 }
+
+// staticShell is a statically linked shell (Debian's busybox-static) the
+// reference image carries as /bin/sh: scratch has none, and the reference
+// runs one for a foreign child.
+const staticShell = "/bin/busybox"
 
 // Base recipe: debootstrap's minbase of bookworm, trimmed of what no
 // server reads. /root is opened (0755) so that the unprivileged user
