@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -47,6 +48,9 @@ func newNetHolder(ctx context.Context, e *Engine) (_ *netHolder, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("containers: the network holder: %w", err)
 	}
+	if harnessNS() == nil {
+		return nil, fmt.Errorf("containers: cannot open the harness's own network namespace (/proc/self/ns/net)")
+	}
 	if h.ns, err = os.Open(fmt.Sprintf("/proc/%d/ns/net", h.box.PID)); err != nil {
 		return nil, fmt.Errorf("containers: the holder's network namespace: %w (the container tier needs root or CAP_SYS_ADMIN to enter it)", err)
 	}
@@ -57,8 +61,15 @@ func newNetHolder(ctx context.Context, e *Engine) (_ *netHolder, err error) {
 func (h *netHolder) mode() string { return "container:" + h.box.id }
 
 // do runs f on a thread in the holder's namespace: the sockets f opens
-// live there. The thread is never unlocked, so the runtime ends it with
-// the goroutine rather than reuse a thread in a foreign namespace.
+// live there. The thread returns to the harness's namespace after, and
+// only then is it unlocked.
+//
+// The thread must outlive f: a goroutine that exits while locked ends its
+// thread, and a child the runtime forked from that thread (the strace of
+// an injected fault, started with Pdeathsig) is then killed with it, so a
+// fault set just before a dial would silently go (RES-01 saw it). A thread
+// that cannot return stays locked and ends with its goroutine: a rare
+// loss, and never a thread left in a foreign namespace.
 func (h *netHolder) do(f func() error) error {
 	if h == nil {
 		return f()
@@ -67,13 +78,28 @@ func (h *netHolder) do(f func() error) error {
 	go func() {
 		runtime.LockOSThread()
 		if err := unix.Setns(int(h.ns.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread() // still in the harness's namespace
 			errc <- fmt.Errorf("containers: entering the target's network namespace: %w", err)
 			return
 		}
-		errc <- f()
+		err := f()
+		if unix.Setns(int(harnessNS().Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
 	}()
 	return <-errc
 }
+
+// harnessNS is the harness's own network namespace, opened once before
+// any thread leaves it.
+var harnessNS = sync.OnceValue(func() *os.File {
+	f, err := os.Open("/proc/self/ns/net")
+	if err != nil {
+		return nil
+	}
+	return f
+})
 
 // dial opens a client of family in the namespace (Unix families are
 // reached through the shared directory and need no namespace).
