@@ -57,9 +57,11 @@ fmt-check:
 vet:
 	$(GO) vet $(PKGS)
 
-## imports: impl and the protocol packages import the standard library only.
+## imports: the rules of docs/DESIGN.md, "Import rules" (stdlib-only packages, a suite that knows no
+## target, fakes for tests only), and every citation of a rule, edge case or section resolving in docs/.
 imports:
 	bash ci/check-imports.sh
+	bash ci/check-citations.sh
 
 ## bench: connection-per-request echo, the reference against a bare Go server and CPython (ARGS="-runs 5 …").
 ## A static build: a request child of the forking server starts ~25% faster without the dynamic loader.

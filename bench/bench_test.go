@@ -9,16 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/sockspec/sockspec/impl"
+	"github.com/sockspec/sockspec/internal/testkit"
 )
-
-func TestMain(m *testing.M) {
-	// A request child of ref-forking is this test binary run again.
-	impl.ChildMain()
-	goleak.VerifyTestMain(m)
-}
 
 // findPython is looked up once per test binary: probing runs the
 // interpreter.
@@ -37,7 +30,7 @@ func TestServersEcho(t *testing.T) {
 			if k.IsPython() {
 				py, err := findPython()
 				if err != nil {
-					t.Skipf("skipped: %v", err)
+					testkit.NoPython(t, "%v", err)
 				}
 				python = py.Path
 			}
@@ -164,7 +157,7 @@ func TestRunReportsSkipsAndGoals(t *testing.T) {
 // BenchmarkEcho measures the in-process servers with the testing package's
 // machinery: b.N connection-per-request echoes of a 64-byte line from 8
 // client goroutines. The CPython servers are left to cmd/echobench, which
-// also interleaves runs and reports medians and the §10 goals.
+// also interleaves runs and reports medians and the throughput goals (Goals).
 func BenchmarkEcho(b *testing.B) {
 	for _, k := range []Kind{RefSync, RefThreading, RefForking, BareGo} {
 		b.Run(string(k), func(b *testing.B) {

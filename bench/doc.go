@@ -1,7 +1,7 @@
 // Package bench measures connection-per-request echo throughput of the
 // reference server (impl) against a bare goroutine-per-connection Go server
-// and against CPython 3.11's own socketserver, for the budgets of DESIGN.md
-// §10.
+// and against CPython 3.11's own socketserver, for the throughput budgets in
+// Goals.
 //
 // One request is one TCP connection: dial, write one line, read the reply
 // until EOF (every server half-closes after replying), close. Because the

@@ -1,11 +1,10 @@
 package bench
 
 import (
-	"bufio"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
+
+	"github.com/sockspec/sockspec/internal/procfs"
 )
 
 // The kernel's own account of the loopback traffic is printed with the
@@ -21,54 +20,22 @@ var tcpCounters = []string{"ListenOverflows", "TCPSynRetrans", "TCPTimeWaitOverf
 // readTCPExt returns the TcpExt counters of /proc/net/netstat, or nil when
 // they cannot be read (not Linux, or no procfs).
 func readTCPExt() map[string]int64 {
-	f, err := os.Open("/proc/net/netstat")
+	counters, err := procfs.NetstatCounters("TcpExt")
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var names []string
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 0 || fields[0] != "TcpExt:" {
-			continue
-		}
-		if names == nil {
-			names = fields[1:]
-			continue
-		}
-		out := map[string]int64{}
-		for i, v := range fields[1:] {
-			if i < len(names) {
-				out[names[i]], _ = strconv.ParseInt(v, 10, 64)
-			}
-		}
-		return out
-	}
-	return nil
+	return counters
 }
 
 // timeWaitNow is the number of TCP sockets in TIME_WAIT, from
 // /proc/net/sockstat, or -1.
 func timeWaitNow() int64 {
-	b, err := os.ReadFile("/proc/net/sockstat")
+	counters, err := procfs.SockstatCounters("TCP")
 	if err != nil {
 		return -1
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) == 0 || fields[0] != "TCP:" {
-			continue
-		}
-		for i := 1; i+1 < len(fields); i += 2 {
-			if fields[i] == "tw" {
-				n, err := strconv.ParseInt(fields[i+1], 10, 64)
-				if err == nil {
-					return n
-				}
-			}
-		}
+	if tw, ok := counters["tw"]; ok {
+		return tw
 	}
 	return -1
 }

@@ -6,15 +6,14 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/sockspec/sockspec/internal/pyenv"
 )
 
 // echoPy is the CPython server. It is embedded so that the benchmark binary
@@ -29,42 +28,20 @@ type Python struct {
 	Version string // e.g. 3.11.7
 }
 
-// FindPython looks for CPython 3.11: ~/.pyenv/versions/3.11*/bin/python3.11
-// first (the newest patch release), then python3.11 on PATH. A PATH entry
-// is often a pyenv shim, a shell script that would add a process and tens of
-// milliseconds to every start; the interpreter reports its real binary in
-// sys.executable, and that is what is returned.
+// FindPython finds CPython 3.11 the way every other part of sockspec does
+// (internal/pyenv: pyenv's newest 3.11.N, else a python3.11 on PATH that is
+// not a pyenv shim, since a shim is a shell script that would add a process
+// and tens of milliseconds to every start) and asks it for its version.
 func FindPython(ctx context.Context) (Python, error) {
-	var candidates []string
-	if home, err := os.UserHomeDir(); err == nil {
-		found, _ := filepath.Glob(filepath.Join(home, ".pyenv", "versions", "3.11*", "bin", "python3.11"))
-		slices.SortFunc(found, comparePatch)
-		slices.Reverse(found)
-		candidates = append(candidates, found...)
+	exe := pyenv.Find("3.11")
+	if exe == "" {
+		return Python{}, ErrNoPython
 	}
-	if p, err := exec.LookPath("python3.11"); err == nil {
-		candidates = append(candidates, p)
+	py, err := ProbePython(ctx, exe)
+	if err != nil {
+		return Python{}, errors.Join(ErrNoPython, err)
 	}
-	var errs []error
-	for _, c := range candidates {
-		py, err := ProbePython(ctx, c)
-		if err == nil {
-			return py, nil
-		}
-		errs = append(errs, err)
-	}
-	return Python{}, errors.Join(append([]error{ErrNoPython}, errs...)...)
-}
-
-// comparePatch orders .../3.11.N/bin/python3.11 paths by N numerically, so
-// that 3.11.10 sorts after 3.11.9.
-func comparePatch(a, b string) int {
-	patch := func(p string) int {
-		v := filepath.Base(filepath.Dir(filepath.Dir(p)))
-		n, _ := strconv.Atoi(strings.TrimPrefix(v, "3.11."))
-		return n
-	}
-	return patch(a) - patch(b)
+	return py, nil
 }
 
 // ProbePython runs the interpreter at path once to learn its real binary and

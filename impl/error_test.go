@@ -1,40 +1,20 @@
 package impl_test
 
 import (
-	"bytes"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/sockspec/sockspec/impl"
+	"github.com/sockspec/sockspec/internal/testkit"
 )
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of request
-// goroutines and child relays.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // ERR-01: the default handle_error writes a report framed by 40 dashes that
 // names the client and the error, with the stack for a panic.
 func TestERR01DefaultReport(t *testing.T) {
 	for _, script := range []string{"fail", "panic"} {
 		t.Run(script, func(t *testing.T) {
-			var log syncBuffer
+			var log testkit.Buffer
 			s := newServer(t, impl.Config{Family: impl.TCP, ErrorLog: &log})
 			c := dial(t, s)
 			c.send(script)
@@ -61,9 +41,9 @@ func TestERR01DefaultReport(t *testing.T) {
 func TestERR03ErrorsReachHandleErrorInEveryMode(t *testing.T) {
 	for _, d := range []impl.Dispatch{impl.Sync, impl.Threading, impl.Forking} {
 		t.Run(d.String(), func(t *testing.T) {
-			var log syncBuffer
+			var log testkit.Buffer
 			rec := &recorder{}
-			s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: d, ErrorLog: &log, Trace: rec.trace()})
+			s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: d, ErrorLog: &log, Trace: rec.Trace()})
 			c := dial(t, s)
 			c.send("fail")
 			if err := s.HandleRequest(ctxT(t)); err != nil {
@@ -71,7 +51,7 @@ func TestERR03ErrorsReachHandleErrorInEveryMode(t *testing.T) {
 			}
 			c.readAll()
 			s.ServerClose()
-			ret := rec.returns(impl.HookHandleError)
+			ret := rec.Returns(impl.HookHandleError)
 			if len(ret) != 1 {
 				t.Fatalf("handle_error returned %d times", len(ret))
 			}
@@ -92,7 +72,7 @@ func TestERR05FailingHandleErrorDoesNotLeak(t *testing.T) {
 	for _, d := range []impl.Dispatch{impl.Sync, impl.Threading} {
 		t.Run(d.String(), func(t *testing.T) {
 			rec := &recorder{}
-			s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: d, Trace: rec.trace(), Overrides: impl.Overrides{
+			s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: d, Trace: rec.Trace(), Overrides: impl.Overrides{
 				HandleError: func(*impl.Server, *impl.Request, error) error { return broken },
 			}})
 			c := dial(t, s)
@@ -105,7 +85,7 @@ func TestERR05FailingHandleErrorDoesNotLeak(t *testing.T) {
 				t.Fatalf("client did not get EOF: %v", err)
 			}
 			s.ServerClose()
-			if n := rec.count(impl.HookShutdownRequest); n != 1 {
+			if n := rec.Count(impl.HookShutdownRequest); n != 1 {
 				t.Fatalf("shutdown_request ran %d times", n)
 			}
 		})
@@ -118,7 +98,7 @@ func TestERR06ChildExitStatus(t *testing.T) {
 	for script, want := range map[string]string{"echo ok": "0", "fail": "1", "fatal": "1", "panic": "1"} {
 		t.Run(script, func(t *testing.T) {
 			rec := &recorder{}
-			s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Forking, Trace: rec.trace()})
+			s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Forking, Trace: rec.Trace()})
 			c := dial(t, s)
 			c.send(script)
 			if err := s.HandleRequest(ctxT(t)); err != nil {
@@ -126,7 +106,7 @@ func TestERR06ChildExitStatus(t *testing.T) {
 			}
 			c.readAll()
 			s.ServerClose()
-			exits := rec.returns(impl.HookChildExit)
+			exits := rec.Returns(impl.HookChildExit)
 			if len(exits) != 1 || exits[0].Result != want {
 				t.Fatalf("child exits %+v, want status %s", exits, want)
 			}

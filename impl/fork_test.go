@@ -18,7 +18,7 @@ import (
 // closes its copy (close_request), the child shuts the request down.
 func TestFRK01ChildProcessFRK02ParentOnlyCloses(t *testing.T) {
 	rec := &recorder{}
-	s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Forking, Trace: rec.trace()})
+	s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Forking, Trace: rec.Trace()})
 	c := dial(t, s)
 	c.send("pid")
 	if err := s.HandleRequest(ctxT(t)); err != nil {
@@ -32,10 +32,10 @@ func TestFRK01ChildProcessFRK02ParentOnlyCloses(t *testing.T) {
 	s.ServerClose()
 	parent := func(e impl.Event) bool { return e.PID == os.Getpid() && e.Request != 0 }
 	child := func(e impl.Event) bool { return e.PID == childPid }
-	if got, want := rec.calls(parent), []string{"verify_request", "process_request", "close_request"}; !slices.Equal(got, want) {
+	if got, want := rec.Calls(parent), []string{"verify_request", "process_request", "close_request"}; !slices.Equal(got, want) {
 		t.Fatalf("parent hooks %v, want %v", got, want)
 	}
-	if got, want := rec.calls(child), []string{"finish_request", "setup", "handle", "finish", "shutdown_request", "close_request"}; !slices.Equal(got, want) {
+	if got, want := rec.Calls(child), []string{"finish_request", "setup", "handle", "finish", "shutdown_request", "close_request"}; !slices.Equal(got, want) {
 		t.Fatalf("child hooks %v, want %v", got, want)
 	}
 }
@@ -44,7 +44,7 @@ func TestFRK01ChildProcessFRK02ParentOnlyCloses(t *testing.T) {
 // not taken until a child has exited (CPython 3.x does not enforce it there).
 func TestFRK06MaxChildrenUnderHandleRequest(t *testing.T) {
 	rec := &recorder{}
-	s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Forking, MaxChildren: 2, Trace: rec.trace()})
+	s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Forking, MaxChildren: 2, Trace: rec.Trace()})
 	var held []*client
 	for i := 0; i < 2; i++ {
 		c := dial(t, s)
@@ -72,7 +72,7 @@ func TestFRK06MaxChildrenUnderHandleRequest(t *testing.T) {
 	}
 	// The third request was taken only after a child had exited.
 	var order []string
-	for _, e := range rec.eventsCopy() {
+	for _, e := range rec.Events() {
 		if e.Phase == impl.Return && (e.Hook == impl.HookChildExit || (e.Hook == impl.HookGetRequest && e.Err == nil)) {
 			order = append(order, string(e.Hook))
 		}
@@ -88,7 +88,7 @@ func TestFRK06MaxChildrenUnderHandleRequest(t *testing.T) {
 // held up by a loop waiting for a child slot.
 func TestFRK06MaxChildrenUnderServeForever(t *testing.T) {
 	rec := &recorder{}
-	s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Forking, MaxChildren: 1, Trace: rec.trace()})
+	s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Forking, MaxChildren: 1, Trace: rec.Trace()})
 	done := serve(t, s, hour)
 	first := dial(t, s)
 	first.send("hold")
@@ -99,7 +99,7 @@ func TestFRK06MaxChildrenUnderServeForever(t *testing.T) {
 		t.Fatal(err)
 	}
 	recv(t, done, "ServeForever")
-	if n := len(rec.returns(impl.HookGetRequest)); n != 1 {
+	if n := len(rec.Returns(impl.HookGetRequest)); n != 1 {
 		t.Fatalf("get_request returned %d times with one child slot", n)
 	}
 	first.send("go")
@@ -133,7 +133,7 @@ func TestFRK07ForeignChildrenAreNotReaped(t *testing.T) {
 // FRK-08: no zombie outlives a request child.
 func TestFRK08NoZombies(t *testing.T) {
 	rec := &recorder{}
-	s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Forking, Trace: rec.trace()})
+	s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Forking, Trace: rec.Trace()})
 	for i := 0; i < 5; i++ {
 		c := dial(t, s)
 		c.send("echo x")
@@ -181,7 +181,7 @@ func TestFRK09BlockOnClose(t *testing.T) {
 	for _, block := range []bool{true, false} {
 		t.Run("block="+strconv.FormatBool(block), func(t *testing.T) {
 			rec := &recorder{}
-			s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Forking, NoBlockOnClose: !block, Trace: rec.trace()})
+			s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Forking, NoBlockOnClose: !block, Trace: rec.Trace()})
 			c := dial(t, s)
 			c.send("hold")
 			if err := s.HandleRequest(ctxT(t)); err != nil {
@@ -198,7 +198,7 @@ func TestFRK09BlockOnClose(t *testing.T) {
 			if block {
 				recv(t, closed, "ServerClose")
 				var order []string
-				for _, e := range rec.eventsCopy() {
+				for _, e := range rec.Events() {
 					if e.Phase == impl.Return && (e.Hook == impl.HookChildExit || e.Hook == impl.HookServerClose) {
 						order = append(order, string(e.Hook))
 					}
@@ -224,7 +224,7 @@ func (failingSpawner) Spawn(impl.ChildSpec) (impl.Child, error) {
 func TestFRK10ForkFailure(t *testing.T) {
 	var got error
 	rec := &recorder{}
-	s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Forking, Spawner: failingSpawner{}, Trace: rec.trace(),
+	s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Forking, Spawner: failingSpawner{}, Trace: rec.Trace(),
 		Overrides: impl.Overrides{HandleError: func(s *impl.Server, r *impl.Request, err error) error { got = err; return nil }}})
 	c := dial(t, s)
 	c.send("echo x")
@@ -237,7 +237,7 @@ func TestFRK10ForkFailure(t *testing.T) {
 	if reply, err := c.readAll(); reply != "" || err != nil {
 		t.Fatalf("client %q %v, want EOF", reply, err)
 	}
-	if n := rec.count(impl.HookShutdownRequest); n != 1 {
+	if n := rec.Count(impl.HookShutdownRequest); n != 1 {
 		t.Fatalf("shutdown_request %d times", n)
 	}
 	// Service goes on.
@@ -298,7 +298,7 @@ func (c echildChild) Wait() (int, error) {
 // reaching the caller, and service goes on.
 func TestFRK11ECHILDTolerated(t *testing.T) {
 	rec := &recorder{}
-	s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Forking, Spawner: echildSpawner{}, Trace: rec.trace()})
+	s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Forking, Spawner: echildSpawner{}, Trace: rec.Trace()})
 	for i := 0; i < 2; i++ {
 		c := dial(t, s)
 		c.send("echo x")
@@ -316,7 +316,7 @@ func TestFRK11ECHILDTolerated(t *testing.T) {
 	if n := len(s.ActiveChildren()); n != 0 {
 		t.Fatalf("%d children left active", n)
 	}
-	for _, e := range rec.returns(impl.HookChildExit) {
+	for _, e := range rec.Returns(impl.HookChildExit) {
 		if !errors.Is(e.Err, syscall.ECHILD) {
 			t.Fatalf("child_exit %+v", e)
 		}

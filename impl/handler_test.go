@@ -99,7 +99,7 @@ func TestHND01NoShortWrites(t *testing.T) {
 func TestHND02FinishIgnoresFlushError(t *testing.T) {
 	rec := &recorder{}
 	var c *client
-	s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.trace(), Handler: impl.StreamHandlerFuncWith(impl.StreamOptions{WBufSize: 1 << 20},
+	s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.Trace(), Handler: impl.StreamHandlerFuncWith(impl.StreamOptions{WBufSize: 1 << 20},
 		func(h *impl.StreamHandler, r *impl.Request) error {
 			c.conn.(*net.TCPConn).SetLinger(0)
 			c.conn.Close() // the peer resets
@@ -111,7 +111,7 @@ func TestHND02FinishIgnoresFlushError(t *testing.T) {
 	if err := s.HandleRequest(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range rec.returns(impl.HookFinish) {
+	for _, e := range rec.Returns(impl.HookFinish) {
 		if e.Err != nil {
 			t.Fatalf("finish failed: %v", e.Err)
 		}

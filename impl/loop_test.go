@@ -16,7 +16,7 @@ func TestQueuedPastPollInterval(t *testing.T) {
 	for _, f := range []impl.Family{impl.TCP, impl.UDP, impl.UnixStream, impl.UnixDatagram} {
 		t.Run(f.String(), func(t *testing.T) {
 			rec := &recorder{}
-			s := newServer(t, impl.Config{Family: f, Trace: rec.trace()})
+			s := newServer(t, impl.Config{Family: f, Trace: rec.Trace()})
 			serve(t, s, 10*time.Millisecond)
 
 			slow := dial(t, s)
@@ -36,7 +36,7 @@ func TestQueuedPastPollInterval(t *testing.T) {
 					t.Fatalf("queued request %d: %q, %v", i, got, err)
 				}
 			}
-			for _, e := range rec.returns(impl.HookGetRequest) {
+			for _, e := range rec.Returns(impl.HookGetRequest) {
 				if e.Err != nil {
 					t.Errorf("get_request failed: %v", e.Err)
 				}

@@ -10,23 +10,18 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
+	"github.com/sockspec/sockspec/fakes"
 	"github.com/sockspec/sockspec/impl"
+	"github.com/sockspec/sockspec/internal/testkit"
+	"github.com/sockspec/sockspec/spec/driver"
 )
 
 func TestMain(m *testing.M) {
 	impl.ChildMain()
-	// Request children of a race-enabled test binary would each pause a
-	// second at exit to flush race reports; they have none to flush.
-	if os.Getenv("GORACE") == "" {
-		os.Setenv("GORACE", "atexit_sleep_ms=0")
-	}
-	goleak.VerifyTestMain(m)
+	testkit.Main(m)
 }
 
 // Recipes a request child of this test binary can rebuild.
@@ -122,73 +117,8 @@ func (h *scriptHandler) Finish(r *impl.Request) error {
 	return nil
 }
 
-// recorder collects trace events.
-type recorder struct {
-	mu     sync.Mutex
-	events []impl.Event
-	notify chan struct{} // closed at the next event
-}
-
-func (r *recorder) trace() *impl.ServerTrace {
-	add := func(e impl.Event) {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		r.events = append(r.events, e)
-		if r.notify != nil {
-			close(r.notify)
-			r.notify = nil
-		}
-	}
-	return &impl.ServerTrace{Call: add, Return: add}
-}
-
-// calls lists the hooks called, in order, optionally only of request id.
-func (r *recorder) calls(filter ...func(impl.Event) bool) []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []string
-next:
-	for _, e := range r.events {
-		if e.Phase != impl.Call {
-			continue
-		}
-		for _, f := range filter {
-			if !f(e) {
-				continue next
-			}
-		}
-		out = append(out, string(e.Hook))
-	}
-	return out
-}
-
-func (r *recorder) returns(h impl.Hook) []impl.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []impl.Event
-	for _, e := range r.events {
-		if e.Phase == impl.Return && e.Hook == h {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-func (r *recorder) count(h impl.Hook) int {
-	n := 0
-	for _, c := range r.calls() {
-		if c == string(h) {
-			n++
-		}
-	}
-	return n
-}
-
-func (r *recorder) eventsCopy() []impl.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]impl.Event(nil), r.events...)
-}
+// recorder collects trace events; the waits below are its own.
+type recorder struct{ fakes.Recorder }
 
 // requestHooks keeps only the pipeline hooks of requests.
 func requestHooks(e impl.Event) bool { return e.Request != 0 }
@@ -297,20 +227,11 @@ func ctxT(t testing.TB) context.Context {
 // readLine reads one line of the reply.
 func (c *client) readLine() string {
 	c.t.Helper()
-	var b []byte
-	one := make([]byte, 1)
-	for {
-		n, err := c.conn.Read(one)
-		if n == 1 {
-			b = append(b, one[0])
-			if one[0] == '\n' {
-				return string(b)
-			}
-		}
-		if err != nil {
-			c.t.Fatalf("reading a line: got %q, then %v", b, err)
-		}
+	line, err := driver.ReadReplyLine(c.conn)
+	if err != nil {
+		c.t.Fatalf("reading a line: got %q, then %v", line, err)
 	}
+	return line
 }
 
 // serve runs ServeForever in the background and returns a channel with its
@@ -340,39 +261,24 @@ func serve(t testing.TB, s *impl.Server, poll time.Duration) <-chan error {
 // or fails the test after a bound.
 func (r *recorder) waitFor(t testing.TB, h impl.Hook, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(r.returns(h)) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 10s for %d returns of %s; trace: %v", n, h, r.calls())
-		}
-		r.changed(50 * time.Millisecond)
-	}
+	r.waitUntil(t, fmt.Sprintf("%d returns of %s", n, h), func() bool { return len(r.Returns(h)) >= n })
 }
 
 // waitForCall blocks until the recorder saw n calls of hook h.
 func (r *recorder) waitForCall(t testing.TB, h impl.Hook, n int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for r.count(h) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 10s for %d calls of %s; trace: %v", n, h, r.calls())
-		}
-		r.changed(50 * time.Millisecond)
-	}
+	r.waitUntil(t, fmt.Sprintf("%d calls of %s", n, h), func() bool { return r.Count(h) >= n })
 }
 
-// changed blocks until a new event arrives or d passes.
-func (r *recorder) changed(d time.Duration) {
-	r.mu.Lock()
-	if r.notify == nil {
-		r.notify = make(chan struct{})
-	}
-	ch := r.notify
-	r.mu.Unlock()
-	select {
-	case <-ch:
-	case <-time.After(d):
-	}
+// waitUntil waits up to 10s for cond, and fails the test with the trace.
+func (r *recorder) waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	testkit.WaitForNoError(t, 10*time.Second, what, func() error {
+		if cond() {
+			return nil
+		}
+		return fmt.Errorf("trace %v", r.Calls())
+	})
 }
 
 // recv waits up to 10s for a value from ch.

@@ -22,14 +22,14 @@ func TestORD01PipelineOrder(t *testing.T) {
 	for _, f := range families {
 		t.Run(f.String(), func(t *testing.T) {
 			rec := &recorder{}
-			s := newServer(t, impl.Config{Family: f, Trace: rec.trace()})
+			s := newServer(t, impl.Config{Family: f, Trace: rec.Trace()})
 			c := dial(t, s)
 			c.send("echo hi")
 			if err := s.HandleRequest(ctxT(t)); err != nil {
 				t.Fatal(err)
 			}
 			// get_request is traced before the request exists; take it from the whole trace.
-			got := rec.calls(func(e impl.Event) bool { return e.Request != 0 || e.Hook == impl.HookGetRequest })
+			got := rec.Calls(func(e impl.Event) bool { return e.Request != 0 || e.Hook == impl.HookGetRequest })
 			if !slices.Equal(got, want) {
 				t.Fatalf("order:\n got %v\nwant %v", got, want)
 			}
@@ -68,7 +68,7 @@ func TestORD02ShutdownRequestHalfClosesThenCloses(t *testing.T) {
 // ORD-02: a half-close that fails because the peer is gone is ignored.
 func TestORD02ShutdownRequestIgnoresGonePeer(t *testing.T) {
 	rec := &recorder{}
-	s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.trace(), Overrides: impl.Overrides{
+	s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.Trace(), Overrides: impl.Overrides{
 		FinishRequest: func(s *impl.Server, r *impl.Request) error {
 			r.Conn.(*net.TCPConn).SetLinger(0)
 			return nil
@@ -80,7 +80,7 @@ func TestORD02ShutdownRequestIgnoresGonePeer(t *testing.T) {
 	if err := s.HandleRequest(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(rec.returns(impl.HookHandleError)); n != 0 {
+	if n := len(rec.Returns(impl.HookHandleError)); n != 0 {
 		t.Fatalf("handle_error ran %d times for a gone peer", n)
 	}
 }
@@ -91,7 +91,7 @@ func TestORD03VerifyFalse(t *testing.T) {
 	for _, d := range []impl.Dispatch{impl.Sync, impl.Threading, impl.Forking} {
 		t.Run(d.String(), func(t *testing.T) {
 			rec := &recorder{}
-			s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: d, Trace: rec.trace(),
+			s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: d, Trace: rec.Trace(),
 				Overrides: impl.Overrides{VerifyRequest: func(*impl.Server, *impl.Request) bool { return false }}})
 			c := dial(t, s)
 			c.send("echo never")
@@ -102,7 +102,7 @@ func TestORD03VerifyFalse(t *testing.T) {
 			if got != "" || err != nil {
 				t.Fatalf("client read %q, %v; want EOF and no data", got, err)
 			}
-			calls := rec.calls(requestHooks)
+			calls := rec.Calls(requestHooks)
 			want := []string{"verify_request", "shutdown_request", "close_request"}
 			if !slices.Equal(calls, want) {
 				t.Fatalf("hooks %v, want %v", calls, want)
@@ -117,7 +117,7 @@ func TestORD03VerifyFalse(t *testing.T) {
 func TestORD04GetRequestErrorIsSilent(t *testing.T) {
 	rec := &recorder{}
 	fail := true
-	s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.trace(), Overrides: impl.Overrides{
+	s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.Trace(), Overrides: impl.Overrides{
 		GetRequest: func(s *impl.Server, ctx context.Context) (*impl.Request, error) {
 			if fail {
 				fail = false
@@ -132,7 +132,7 @@ func TestORD04GetRequestErrorIsSilent(t *testing.T) {
 		t.Fatalf("HandleRequest after a failed get_request: %v, want nil", err)
 	}
 	for _, h := range []impl.Hook{impl.HookVerifyRequest, impl.HookHandleError, impl.HookShutdownRequest, impl.HookHandleTimeout} {
-		if n := rec.count(h); n != 0 {
+		if n := rec.Count(h); n != 0 {
 			t.Fatalf("%s called %d times after a failed get_request", h, n)
 		}
 	}
@@ -163,7 +163,7 @@ func TestORD05HandlerErrorGoesToHandleError(t *testing.T) {
 		t.Run(script, func(t *testing.T) {
 			rec := &recorder{}
 			var got error
-			s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.trace(), Overrides: impl.Overrides{
+			s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.Trace(), Overrides: impl.Overrides{
 				HandleError: func(s *impl.Server, r *impl.Request, err error) error { got = err; return nil },
 			}})
 			c := dial(t, s)
@@ -171,7 +171,7 @@ func TestORD05HandlerErrorGoesToHandleError(t *testing.T) {
 			if err := s.HandleRequest(ctxT(t)); err != nil {
 				t.Fatal(err)
 			}
-			calls := rec.calls(requestHooks)
+			calls := rec.Calls(requestHooks)
 			if i, j := slices.Index(calls, "handle_error"), slices.Index(calls, "shutdown_request"); i < 0 || j < i {
 				t.Fatalf("want handle_error then shutdown_request: %v", calls)
 			}
@@ -197,15 +197,15 @@ func TestORD05HandlerErrorGoesToHandleError(t *testing.T) {
 func TestORD06FatalSkipsHandleErrorAndPropagates(t *testing.T) {
 	t.Run("handle_request", func(t *testing.T) {
 		rec := &recorder{}
-		s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.trace()})
+		s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.Trace()})
 		c := dial(t, s)
 		c.send("fatal")
 		err := s.HandleRequest(ctxT(t))
 		if !impl.IsFatal(err) {
 			t.Fatalf("HandleRequest returned %v, want the fatal error", err)
 		}
-		if rec.count(impl.HookHandleError) != 0 || rec.count(impl.HookShutdownRequest) != 1 {
-			t.Fatalf("trace %v", rec.calls())
+		if rec.Count(impl.HookHandleError) != 0 || rec.Count(impl.HookShutdownRequest) != 1 {
+			t.Fatalf("trace %v", rec.Calls())
 		}
 		if got, err := c.readAll(); got != "" || err != nil {
 			t.Fatalf("client %q %v", got, err)
@@ -237,20 +237,20 @@ func TestORD07ShutdownRequestExactlyOnce(t *testing.T) {
 		for _, script := range []string{"echo a", "fail", "panic", "fatal", "setup-fail"} {
 			t.Run(d.String()+"/"+script, func(t *testing.T) {
 				rec := &recorder{}
-				s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: d, Trace: rec.trace()})
+				s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: d, Trace: rec.Trace()})
 				c := dial(t, s)
 				c.send(script)
 				_ = s.HandleRequest(ctxT(t))
 				c.readAll()
 				s.ServerClose() // joins goroutines and children
 				n := 0
-				for _, e := range rec.returns(impl.HookShutdownRequest) {
+				for _, e := range rec.Returns(impl.HookShutdownRequest) {
 					if e.Request != 0 {
 						n++
 					}
 				}
 				if n != 1 {
-					t.Fatalf("shutdown_request ran %d times: %v", n, rec.calls())
+					t.Fatalf("shutdown_request ran %d times: %v", n, rec.Calls())
 				}
 			})
 		}
@@ -267,12 +267,12 @@ func TestORD08HandlerSetupHandleFinish(t *testing.T) {
 	for script, want := range cases {
 		t.Run(script, func(t *testing.T) {
 			rec := &recorder{}
-			s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.trace()})
+			s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.Trace()})
 			dial(t, s).send(script)
 			if err := s.HandleRequest(ctxT(t)); err != nil {
 				t.Fatal(err)
 			}
-			got := rec.calls(func(e impl.Event) bool {
+			got := rec.Calls(func(e impl.Event) bool {
 				return e.Hook == impl.HookSetup || e.Hook == impl.HookHandle || e.Hook == impl.HookFinish
 			})
 			if !slices.Equal(got, want) {
@@ -324,14 +324,14 @@ func TestORD10RequestObjectByFamily(t *testing.T) {
 func TestVirtualDispatch(t *testing.T) {
 	rec := &recorder{}
 	var handled error
-	s := newServer(t, impl.Config{Family: impl.TCP, Timeout: impl.After(0), Trace: rec.trace(), Overrides: impl.Overrides{
+	s := newServer(t, impl.Config{Family: impl.TCP, Timeout: impl.After(0), Trace: rec.Trace(), Overrides: impl.Overrides{
 		HandleTimeout: func(s *impl.Server) error { return s.Virtual().HandleError(nil, errors.New("from handle_timeout")) },
 		HandleError:   func(_ *impl.Server, _ *impl.Request, err error) error { handled = err; return nil },
 	}})
 	if err := s.HandleRequest(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
-	if handled == nil || rec.count(impl.HookHandleError) != 1 {
-		t.Fatalf("handle_error override reached: %v; trace %v", handled, rec.calls())
+	if handled == nil || rec.Count(impl.HookHandleError) != 1 {
+		t.Fatalf("handle_error override reached: %v; trace %v", handled, rec.Calls())
 	}
 }

@@ -23,7 +23,7 @@ func TestRES01AcceptExhaustionBacksOff(t *testing.T) {
 	const failures = 5
 	rec := &recorder{}
 	var calls atomic.Int32
-	s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.trace(), Overrides: impl.Overrides{
+	s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.Trace(), Overrides: impl.Overrides{
 		GetRequest: func(s *impl.Server, ctx context.Context) (*impl.Request, error) {
 			if calls.Add(1) <= failures {
 				return nil, emfile // the connection stays queued, as with the real EMFILE
@@ -37,10 +37,10 @@ func TestRES01AcceptExhaustionBacksOff(t *testing.T) {
 	if got, err := c.readAll(); got != "survived\n" {
 		t.Fatalf("reply %q %v", got, err)
 	}
-	if n := rec.count(impl.HookHandleError); n != 0 {
+	if n := rec.Count(impl.HookHandleError); n != 0 {
 		t.Fatalf("handle_error called %d times for accept failures", n)
 	}
-	pauses := rec.returns(impl.HookAcceptBackoff)
+	pauses := rec.Returns(impl.HookAcceptBackoff)
 	if len(pauses) != failures {
 		t.Fatalf("%d pauses for %d failures", len(pauses), failures)
 	}
@@ -60,7 +60,7 @@ func TestRES01AcceptExhaustionBacksOff(t *testing.T) {
 // RES-01: Shutdown is not held up by a back-off pause.
 func TestRES01ShutdownDuringBackoff(t *testing.T) {
 	rec := &recorder{}
-	s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.trace(), Overrides: impl.Overrides{
+	s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.Trace(), Overrides: impl.Overrides{
 		GetRequest: func(*impl.Server, context.Context) (*impl.Request, error) { return nil, emfile },
 	}})
 	done := serve(t, s, hour)
@@ -79,7 +79,7 @@ func TestRES01ShutdownDuringBackoff(t *testing.T) {
 // descriptors are available again the connection is served.
 func TestRES01RealEMFILE(t *testing.T) {
 	rec := &recorder{}
-	s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.trace()})
+	s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.Trace()})
 	c := dial(t, s)
 	c.send("echo after emfile")
 
@@ -110,15 +110,15 @@ func TestRES01RealEMFILE(t *testing.T) {
 	if got != "after emfile\n" {
 		t.Fatalf("reply %q %v", got, err)
 	}
-	if n := rec.count(impl.HookHandleError); n != 0 {
+	if n := rec.Count(impl.HookHandleError); n != 0 {
 		t.Fatalf("handle_error called %d times", n)
 	}
 	var sawEMFILE bool
-	for _, e := range rec.returns(impl.HookGetRequest) {
+	for _, e := range rec.Returns(impl.HookGetRequest) {
 		sawEMFILE = sawEMFILE || errors.Is(e.Err, syscall.EMFILE)
 	}
 	if !sawEMFILE {
-		t.Fatalf("get_request never failed with EMFILE: %v", rec.calls())
+		t.Fatalf("get_request never failed with EMFILE: %v", rec.Calls())
 	}
 }
 

@@ -20,7 +20,7 @@ const hour = time.Hour
 // the loop at once instead of waiting for the poll interval (gh-88932).
 func TestSHD01ShutdownWaitsForLoopAndWakesIt(t *testing.T) {
 	rec := &recorder{}
-	s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.trace()})
+	s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.Trace()})
 	done := serve(t, s, hour)
 	// The loop is serving once it answered a request.
 	c := dial(t, s)
@@ -31,7 +31,7 @@ func TestSHD01ShutdownWaitsForLoopAndWakesIt(t *testing.T) {
 	if err := s.Shutdown(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(rec.returns(impl.HookServeForever)); n != 1 {
+	if n := len(rec.Returns(impl.HookServeForever)); n != 1 {
 		t.Fatal("Shutdown returned before ServeForever did")
 	}
 	if err := recv(t, done, "ServeForever"); err != nil {
@@ -162,7 +162,7 @@ func TestSHD04NoStaleFlagAndSHD05Restart(t *testing.T) {
 // stays open (connections queue) until ServerClose, which resets them.
 func TestSHD07NoRequestAfterShutdownSHD08SocketStaysOpen(t *testing.T) {
 	rec := &recorder{}
-	s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.trace()})
+	s := newServer(t, impl.Config{Family: impl.TCP, Trace: rec.Trace()})
 	done := serve(t, s, hour)
 	rec.waitForCall(t, impl.HookServeForever, 1)
 	if err := s.Shutdown(ctxT(t)); err != nil {
@@ -171,7 +171,7 @@ func TestSHD07NoRequestAfterShutdownSHD08SocketStaysOpen(t *testing.T) {
 	recv(t, done, "ServeForever")
 	c := dial(t, s) // completes in the kernel: the socket still listens
 	c.send("echo nobody")
-	if n := rec.count(impl.HookGetRequest); n != 0 {
+	if n := rec.Count(impl.HookGetRequest); n != 0 {
 		t.Fatalf("get_request called %d times after shutdown", n)
 	}
 	if err := s.ServerClose(); err != nil {
@@ -194,7 +194,7 @@ func TestSHD09ServerCloseStopsLoop(t *testing.T) {
 	for _, f := range families {
 		t.Run(f.String(), func(t *testing.T) {
 			rec := &recorder{}
-			s := newServer(t, impl.Config{Family: f, Trace: rec.trace()})
+			s := newServer(t, impl.Config{Family: f, Trace: rec.Trace()})
 			done := serve(t, s, hour)
 			c := dial(t, s)
 			c.send("echo x")
@@ -209,10 +209,10 @@ func TestSHD09ServerCloseStopsLoop(t *testing.T) {
 			}
 			// One request, so one get_request and a bounded number of
 			// iterations: a spin would show thousands.
-			if n := rec.count(impl.HookGetRequest); n != 1 {
+			if n := rec.Count(impl.HookGetRequest); n != 1 {
 				t.Fatalf("get_request called %d times", n)
 			}
-			if n := rec.count(impl.HookServiceActions); n > 2 {
+			if n := rec.Count(impl.HookServiceActions); n > 2 {
 				t.Fatalf("service_actions called %d times: the loop spun after close", n)
 			}
 		})

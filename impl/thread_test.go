@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sockspec/sockspec/impl"
+	"github.com/sockspec/sockspec/internal/testkit"
 )
 
 // THR-01: process_request returns at once; the request runs on its own
@@ -46,7 +47,7 @@ func TestTHR03BlockOnClose(t *testing.T) {
 	for name, cfg := range cases {
 		t.Run(name, func(t *testing.T) {
 			rec := &recorder{}
-			cfg.Family, cfg.Dispatch, cfg.Trace = impl.TCP, impl.Threading, rec.trace()
+			cfg.Family, cfg.Dispatch, cfg.Trace = impl.TCP, impl.Threading, rec.Trace()
 			s := newServer(t, cfg)
 			c := dial(t, s)
 			c.send("hold")
@@ -65,7 +66,7 @@ func TestTHR03BlockOnClose(t *testing.T) {
 			if joined {
 				recv(t, closed, "ServerClose")
 				var order []string
-				for _, e := range rec.eventsCopy() {
+				for _, e := range rec.Events() {
 					if e.Phase == impl.Return && (e.Hook == impl.HookCloseRequest || e.Hook == impl.HookServerClose) {
 						order = append(order, string(e.Hook))
 					}
@@ -83,7 +84,7 @@ func TestTHR03BlockOnClose(t *testing.T) {
 // did (see also ORD-07), and a fatal error does not reach handle_error.
 func TestTHR02FatalInRequestGoroutine(t *testing.T) {
 	rec := &recorder{}
-	s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Threading, Trace: rec.trace()})
+	s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Threading, Trace: rec.Trace()})
 	c := dial(t, s)
 	c.send("fatal")
 	if err := s.HandleRequest(ctxT(t)); err != nil {
@@ -91,8 +92,8 @@ func TestTHR02FatalInRequestGoroutine(t *testing.T) {
 	}
 	c.readAll()
 	s.ServerClose()
-	if rec.count(impl.HookHandleError) != 0 || rec.count(impl.HookShutdownRequest) != 1 {
-		t.Fatalf("trace %v", rec.calls())
+	if rec.Count(impl.HookHandleError) != 0 || rec.Count(impl.HookShutdownRequest) != 1 {
+		t.Fatalf("trace %v", rec.Calls())
 	}
 }
 
@@ -136,7 +137,7 @@ func TestTHR05GoroutineStartFailure(t *testing.T) {
 
 // THR-07: concurrent failures write whole reports, never interleaved.
 func TestTHR07ReportsDoNotInterleave(t *testing.T) {
-	var log syncBuffer
+	var log testkit.Buffer
 	s := newServer(t, impl.Config{Family: impl.TCP, Dispatch: impl.Threading, ErrorLog: &log})
 	serve(t, s, hour)
 	const n = 8

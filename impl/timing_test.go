@@ -21,7 +21,7 @@ import (
 func TestTMO02TimeoutExpires(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rec := &recorder{}
-		s := newServer(t, impl.Config{Family: impl.TCP, Network: &netsim.Network{}, Timeout: impl.After(time.Second), Trace: rec.trace()})
+		s := newServer(t, impl.Config{Family: impl.TCP, Network: &netsim.Network{}, Timeout: impl.After(time.Second), Trace: rec.Trace()})
 		start := time.Now()
 		if err := s.HandleRequest(context.Background()); err != nil {
 			t.Fatal(err)
@@ -29,8 +29,8 @@ func TestTMO02TimeoutExpires(t *testing.T) {
 		if d := time.Since(start); d != time.Second {
 			t.Fatalf("returned after %v, want 1s", d)
 		}
-		if rec.count(impl.HookHandleTimeout) != 1 || rec.count(impl.HookGetRequest) != 0 {
-			t.Fatalf("calls %v, want one handle_timeout and no get_request", rec.calls())
+		if rec.Count(impl.HookHandleTimeout) != 1 || rec.Count(impl.HookGetRequest) != 0 {
+			t.Fatalf("calls %v, want one handle_timeout and no get_request", rec.Calls())
 		}
 	})
 }
@@ -41,14 +41,14 @@ func TestTMO03ZeroTimeoutPolls(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := &netsim.Network{}
 		rec := &recorder{}
-		s := newServer(t, impl.Config{Family: impl.TCP, Network: n, Timeout: impl.After(0), Trace: rec.trace(),
+		s := newServer(t, impl.Config{Family: impl.TCP, Network: n, Timeout: impl.After(0), Trace: rec.Trace(),
 			Handler: impl.LineTransform(func(b []byte) []byte { return b })})
 		start := time.Now()
 		if err := s.HandleRequest(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if d := time.Since(start); d != 0 || rec.count(impl.HookHandleTimeout) != 1 {
-			t.Fatalf("after %v, %d handle_timeout calls; want at once, 1", d, rec.count(impl.HookHandleTimeout))
+		if d := time.Since(start); d != 0 || rec.Count(impl.HookHandleTimeout) != 1 {
+			t.Fatalf("after %v, %d handle_timeout calls; want at once, 1", d, rec.Count(impl.HookHandleTimeout))
 		}
 		c, err := n.Dial(context.Background(), "tcp", s.Address())
 		if err != nil {
@@ -59,8 +59,8 @@ func TestTMO03ZeroTimeoutPolls(t *testing.T) {
 		if err := s.HandleRequest(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if rec.count(impl.HookHandleTimeout) != 1 || rec.count(impl.HookProcessRequest) != 1 {
-			t.Fatalf("the pending request was not served: %v", rec.calls())
+		if rec.Count(impl.HookHandleTimeout) != 1 || rec.Count(impl.HookProcessRequest) != 1 {
+			t.Fatalf("the pending request was not served: %v", rec.Calls())
 		}
 	})
 }
@@ -103,7 +103,7 @@ func TestTMO04DeadlineHoldsAcrossWakeUps(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rec := &recorder{}
 		s := newServer(t, impl.Config{Family: impl.TCP, Network: &wakingNetwork{Network: &netsim.Network{}, after: 400 * time.Millisecond},
-			Timeout: impl.After(time.Second), Trace: rec.trace()})
+			Timeout: impl.After(time.Second), Trace: rec.Trace()})
 		start := time.Now()
 		if err := s.HandleRequest(context.Background()); err != nil {
 			t.Fatal(err)
@@ -111,7 +111,7 @@ func TestTMO04DeadlineHoldsAcrossWakeUps(t *testing.T) {
 		if d := time.Since(start); d != time.Second {
 			t.Fatalf("returned after %v, want 1s", d)
 		}
-		if n := rec.count(impl.HookHandleTimeout); n != 1 {
+		if n := rec.Count(impl.HookHandleTimeout); n != 1 {
 			t.Fatalf("%d handle_timeout calls, want 1", n)
 		}
 	})
@@ -121,7 +121,7 @@ func TestTMO04DeadlineHoldsAcrossWakeUps(t *testing.T) {
 // the service_actions calls.
 func serviceTimes(t *testing.T, cfg impl.Config, poll, span time.Duration, during func(s *impl.Server)) (start time.Time, times []time.Duration, rec *recorder) {
 	rec = &recorder{}
-	cfg.Trace = rec.trace()
+	cfg.Trace = rec.Trace()
 	s := newServer(t, cfg)
 	start = time.Now()
 	done := make(chan error, 1)
@@ -136,7 +136,7 @@ func serviceTimes(t *testing.T, cfg impl.Config, poll, span time.Duration, durin
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range rec.eventsCopy() {
+	for _, e := range rec.Events() {
 		if e.Hook == impl.HookServiceActions && e.Phase == impl.Call {
 			times = append(times, e.Time.Sub(start))
 		}
@@ -155,7 +155,7 @@ func TestTMO05ServeForeverIgnoresTimeout(t *testing.T) {
 		if !equalDurations(times, want) {
 			t.Fatalf("service_actions at %v, want %v", times, want)
 		}
-		if n := rec.count(impl.HookHandleTimeout); n != 0 {
+		if n := rec.Count(impl.HookHandleTimeout); n != 0 {
 			t.Fatalf("%d handle_timeout calls from ServeForever", n)
 		}
 	})

@@ -25,6 +25,13 @@ import (
 //   - A deadline that has passed wins over data: Read and Write report
 //     os.ErrDeadlineExceeded even when they could proceed.
 //
+// Under a profile (Network.SetProfile) what an end sends, FIN and RST
+// included, reaches the peer when the link model says: bytes in flight
+// count against the peer's buffer, so a slow link slows the writer. A
+// direction the link ended (a reset, limit_data, half_close, a blackhole)
+// loses what is written to it, as a socket does whose packets are lost;
+// the writer learns of a reset when the reset arrives.
+//
 // Every error except io.EOF is a *net.OpError; net.ErrClosed after Close.
 type Conn struct {
 	link          *link
@@ -44,6 +51,11 @@ type Conn struct {
 	closedCh chan struct{}
 
 	rdl, wdl deadline
+
+	// The link model's state, guarded by link.mu.
+	out      *Stream // what the link does to what this end sends; nil: nothing
+	inflight int     // bytes this end sent that have not reached the peer yet
+	cut      bool    // the link ended this direction: what this end sends is lost
 }
 
 // link is what both ends of a connection share. One lock covers both, so
@@ -126,6 +138,9 @@ func (c *Conn) Write(p []byte) (n int, err error) {
 			return 0, nil
 		}
 		peer := c.peer()
+		if c.out != nil && c.cut {
+			return len(p), nil // lost on the way
+		}
 		if peer.closed {
 			// The bytes reach a closed socket, which answers with RST.
 			c.rstRcvd, c.pending = true, syscall.EPIPE
@@ -133,9 +148,13 @@ func (c *Conn) Write(p []byte) (n int, err error) {
 			c.net.record(EventReset, c.fam.name, c.remote, c.local, 0)
 			return len(p), nil
 		}
-		if room := peer.limit - peer.rbuf.Len(); room > 0 {
+		if room := peer.limit - peer.rbuf.Len() - c.inflight; room > 0 {
 			k := min(room, len(p)-n)
-			peer.rbuf.Write(p[n : n+k])
+			if c.out != nil {
+				c.sendLocked(p[n : n+k])
+			} else {
+				peer.rbuf.Write(p[n : n+k])
+			}
 			n += k
 			l.changed.notify()
 			if n == len(p) {
@@ -144,6 +163,94 @@ func (c *Conn) Write(p []byte) (n int, err error) {
 		}
 		c.waitLocked(&c.wdl)
 	}
+}
+
+// sendLocked hands b to the link model, which delivers its segments to
+// the peer when they arrive.
+func (c *Conn) sendLocked(b []byte) {
+	for _, s := range c.out.Send(time.Now(), len(b)) {
+		data := append([]byte(nil), b[s.Off:s.Off+s.Len]...)
+		then := s.Then
+		c.inflight += s.Len
+		c.net.delays.At(s.At, func() { c.arrive(data, then) })
+	}
+	if c.out.Ended() {
+		c.cut = true
+	}
+}
+
+// arrive puts a segment the link delayed into the peer's buffer, then does
+// what the link decided comes after it.
+func (c *Conn) arrive(data []byte, then Action) {
+	l := c.link
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	defer l.changed.notify()
+	c.inflight -= len(data)
+	peer := c.peer()
+	switch {
+	case len(data) == 0:
+	case peer.closed:
+		// The bytes reach a closed socket, which answers with RST.
+		if !c.closed && !c.rstRcvd {
+			c.rstRcvd, c.pending = true, syscall.EPIPE
+			c.net.record(EventReset, c.fam.name, c.remote, c.local, 0)
+		}
+	case peer.rstRcvd:
+		// The connection is gone at the peer's end.
+	default:
+		peer.rbuf.Write(data)
+	}
+	switch then {
+	case ActReset:
+		for _, e := range l.ends {
+			e.cut = true
+			if !e.closed && !e.rstRcvd {
+				e.rstRcvd, e.pending = true, syscall.ECONNRESET
+				if e.finRcvd {
+					e.pending = syscall.EPIPE
+				}
+			}
+		}
+		c.net.record(EventReset, c.fam.name, c.local, c.remote, 0)
+	case ActClose:
+		for _, e := range l.ends {
+			e.cut = true
+			if !e.closed && !e.rstRcvd {
+				e.finRcvd = true
+			}
+		}
+		c.net.record(EventClose, c.fam.name, c.local, c.remote, 0)
+	case ActHalfClose:
+		c.cut = true
+		if !peer.closed && !peer.rstRcvd {
+			peer.finRcvd = true
+		}
+		c.net.record(EventShutdown, c.fam.name, c.local, c.remote, 0)
+	}
+}
+
+// signalLocked sends the peer a FIN or RST, which apply carries out: at
+// once without a link model, when the link says it arrives with one, and
+// never on a direction the link has ended.
+func (c *Conn) signalLocked(apply func()) {
+	if c.out == nil {
+		apply()
+		return
+	}
+	if c.cut {
+		return
+	}
+	at, ok := c.out.Close(time.Now())
+	if !ok {
+		return
+	}
+	c.net.delays.At(at, func() {
+		c.link.mu.Lock()
+		defer c.link.mu.Unlock()
+		apply()
+		c.link.changed.notify()
+	})
 }
 
 // waitLocked releases the link's lock until something changes, the
@@ -177,9 +284,11 @@ func (c *Conn) CloseWrite() error {
 	}
 	if !c.wShut {
 		c.wShut = true
-		if peer := c.peer(); !peer.closed && !peer.rstRcvd {
-			peer.finRcvd = true
-		}
+		c.signalLocked(func() {
+			if peer := c.peer(); !peer.closed && !peer.rstRcvd {
+				peer.finRcvd = true
+			}
+		})
 		l.changed.notify()
 		c.net.record(EventShutdown, c.fam.name, c.local, c.remote, 0)
 	}
@@ -218,6 +327,17 @@ func (c *Conn) abort() {
 func (c *Conn) closeLocked(reset bool) {
 	c.closed = true
 	close(c.closedCh)
+	if c.out != nil && c.cut {
+		c.net.record(EventClose, c.fam.name, c.local, c.remote, 0)
+	}
+	c.signalLocked(func() { c.closeSignalLocked(reset) })
+	c.wShut = true
+	c.rbuf.Reset()
+	c.link.changed.notify()
+}
+
+// closeSignalLocked is the effect on the peer of closing this end.
+func (c *Conn) closeSignalLocked(reset bool) {
 	peer := c.peer()
 	switch {
 	case peer.closed || peer.rstRcvd:
@@ -235,9 +355,6 @@ func (c *Conn) closeLocked(reset bool) {
 		peer.finRcvd = true
 		c.net.record(EventClose, c.fam.name, c.local, c.remote, 0)
 	}
-	c.wShut = true
-	c.rbuf.Reset()
-	c.link.changed.notify()
 }
 
 // SetDeadline sets the read and the write deadline.

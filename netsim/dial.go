@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"syscall"
+	"time"
 )
 
 // Dial connects to address. For tcp and unix it returns a *Conn once the
@@ -41,7 +42,14 @@ func (n *Network) dialStream(ctx context.Context, f family, raddr net.Addr) (net
 	n.mu.Unlock()
 	switch l := target.(type) {
 	case *Listener:
-		return l.connect(ctx, f, raddr)
+		var fate Connection
+		if e := n.engine(); e != nil && e.Affects(true) {
+			fate = e.Connect(time.Now(), f.name)
+			if err := n.linkConnect(ctx, f, raddr, fate); err != nil {
+				return nil, err
+			}
+		}
+		return l.connect(ctx, f, raddr, fate.Up, fate.Down)
 	case *PacketConn:
 		return nil, opError("dial", f.name, nil, raddr, syscallError("connect", syscall.EPROTOTYPE))
 	}
@@ -51,6 +59,32 @@ func (n *Network) dialStream(ctx context.Context, f family, raddr net.Addr) (net
 	}
 	n.record(EventRefused, f.name, nil, raddr, 0)
 	return nil, opError("dial", f.name, nil, raddr, syscallError("connect", errno))
+}
+
+// linkConnect carries out what the link model decided for a connect: a
+// refusal, or a wait (a full backlog, a partition) that the dial's context
+// can end.
+func (n *Network) linkConnect(ctx context.Context, f family, raddr net.Addr, fate Connection) error {
+	if fate.Refused {
+		n.record(EventRefused, f.name, nil, raddr, 0)
+		return opError("dial", f.name, nil, raddr, syscallError("connect", syscall.ECONNREFUSED))
+	}
+	if fate.Hold == 0 {
+		return nil
+	}
+	n.record(EventBacklogFull, f.name, nil, raddr, 0)
+	var expired <-chan time.Time
+	if fate.Hold > 0 {
+		t := time.NewTimer(fate.Hold)
+		defer t.Stop()
+		expired = t.C
+	}
+	select {
+	case <-expired:
+		return nil
+	case <-ctx.Done():
+		return opError("dial", f.name, nil, raddr, ctx.Err())
+	}
 }
 
 func (n *Network) dialPacket(f family, raddr net.Addr) (net.Conn, error) {

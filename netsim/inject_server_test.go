@@ -51,7 +51,7 @@ func TestServerForkFailure(t *testing.T) {
 func TestServerEMFILEOnOSNetwork(t *testing.T) {
 	rec := &recorder{}
 	f := &inject.FaultyNetwork{Accept: []inject.Fault{{When: inject.Nth(1), Errno: syscall.EMFILE}}}
-	s := newServer(t, impl.Config{Family: impl.TCP, Network: f, Timeout: impl.After(bound), Trace: rec.trace()})
+	s := newServer(t, impl.Config{Family: impl.TCP, Network: f, Timeout: impl.After(bound), Trace: rec.Trace()})
 	c := dial(t, f, "tcp", s.Address())
 	c.Write([]byte("real\n"))
 	for range 2 {
@@ -62,7 +62,7 @@ func TestServerEMFILEOnOSNetwork(t *testing.T) {
 	if got, err := readAll(t, c); got != "real\n" || err != nil {
 		t.Fatalf("reply %q %v", got, err)
 	}
-	gets := rec.returns(impl.HookGetRequest)
+	gets := rec.Returns(impl.HookGetRequest)
 	if len(gets) != 2 || !errors.Is(gets[0].Err, syscall.EMFILE) || gets[1].Err != nil {
 		t.Fatalf("get_request returned %v", gets)
 	}

@@ -41,6 +41,7 @@ type Listener struct {
 // dialer is a dial waiting for room in a full accept queue.
 type dialer struct {
 	local, remote net.Addr // the client's and the server's address
+	up, down      *Stream  // the link model's shaping of each direction, or nil
 	done          chan struct{}
 	decided       bool
 	conn          *Conn
@@ -198,7 +199,7 @@ func (l *Listener) Close() error {
 
 // connect is the server side of Dial: queue a new connection, waiting for
 // room while the queue is full.
-func (l *Listener) connect(ctx context.Context, f family, raddr net.Addr) (net.Conn, error) {
+func (l *Listener) connect(ctx context.Context, f family, raddr net.Addr, up, down *Stream) (net.Conn, error) {
 	local, remote := l.endpoints(f, raddr)
 	l.mu.Lock()
 	if l.closed {
@@ -206,7 +207,7 @@ func (l *Listener) connect(ctx context.Context, f family, raddr net.Addr) (net.C
 		l.mu.Unlock()
 		return nil, opError("dial", f.name, nil, raddr, syscallError("connect", syscall.ECONNREFUSED))
 	}
-	d := &dialer{local: local, remote: remote, done: make(chan struct{})}
+	d := &dialer{local: local, remote: remote, up: up, down: down, done: make(chan struct{})}
 	l.dialers = append(l.dialers, d)
 	l.admitLocked()
 	if !d.decided {
@@ -256,6 +257,7 @@ func (l *Listener) admitLocked() {
 		l.dialers[0] = nil
 		l.dialers = l.dialers[1:]
 		client, server := newConnPair(l.net, l.fam, d.local, d.remote)
+		client.out, server.out = d.up, d.down
 		l.queue = append(l.queue, server)
 		d.conn, d.decided = client, true
 		close(d.done)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Defaults of a Network whose fields are zero.
@@ -50,8 +52,9 @@ const (
 //     behind, so a later bind of the same name succeeds.
 //   - A UDP datagram to a port where nothing is bound is dropped silently
 //     (EventDrop); no ICMP error ever reaches a connected UDP socket.
-//   - There are no socket options, no TIME_WAIT, and connections carry no
-//     latency: bytes are readable as soon as Write returns.
+//   - There are no socket options and no TIME_WAIT. Without a profile
+//     (SetProfile) connections carry no latency: bytes are readable as soon
+//     as Write returns.
 //
 // A Network must not be shared between testing/synctest bubbles.
 type Network struct {
@@ -67,9 +70,83 @@ type Network struct {
 	// NoEvents turns the record of wire events off, for long runs.
 	NoEvents bool
 
-	mu     sync.Mutex // guards binds; taken after any socket's lock
+	mu     sync.Mutex // guards binds, link and flows; taken after any socket's lock
 	binds  table
 	events eventLog
+
+	link    *Engine                  // the profile's decisions; nil for an ideal network
+	delays  DelayQueue               // delivers what the link delays
+	flows   map[[2]*PacketConn]*Flow // datagram flows by sender and receiver
+	sockets atomic.Int64             // datagram sockets made, to tell up from down
+}
+
+// SetProfile makes the network apply p to what its sockets carry, with
+// decisions drawn from seed; observe, when not nil, is told of each
+// decision (see LinkEvent). Call it before the first socket is opened.
+// The faults' From and Until count from the first connection or datagram
+// the profile sees. A profile without faults (ideal) leaves the network as
+// it is without one.
+//
+// Up is from the end that dialed to the listener for streams; for
+// datagrams it is towards the socket made first (the server, usually).
+// Delayed bytes and datagrams travel on time.AfterFunc timers, so that a
+// profile costs no wall time inside a testing/synctest bubble.
+func (n *Network) SetProfile(p Profile, seed uint64, observe func(LinkEvent)) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.link = nil
+	if len(p.Faults) > 0 {
+		n.link = NewEngine(p, seed, observe)
+	}
+	return nil
+}
+
+// forgetFlows drops the flows of a closed socket.
+func (n *Network) forgetFlows(c *PacketConn) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for k := range n.flows {
+		if k[0] == c || k[1] == c {
+			delete(n.flows, k)
+		}
+	}
+}
+
+// engine returns the link model, nil when there is none.
+func (n *Network) engine() *Engine {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.link
+}
+
+// flow returns the shaper of the datagrams from src to dst, nil when the
+// link does nothing to them.
+func (n *Network) flow(src, dst *PacketConn) *Flow {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.link == nil || !n.link.Affects(false) {
+		return nil
+	}
+	key := [2]*PacketConn{src, dst}
+	if f, ok := n.flows[key]; ok {
+		return f
+	}
+	// Both ways of a pair of sockets are one exchange: up is towards the
+	// socket made first.
+	server, client := src, dst
+	if dst.seq < src.seq {
+		server, client = dst, src
+	}
+	up, down := n.link.Flows(time.Now(), src.fam.name)
+	if n.flows == nil {
+		n.flows = map[[2]*PacketConn]*Flow{}
+	}
+	n.flows[[2]*PacketConn{client, server}] = up
+	n.flows[[2]*PacketConn{server, client}] = down
+	return n.flows[key]
 }
 
 func (n *Network) backlog() int      { return orDefault(n.Backlog, DefaultBacklog) }

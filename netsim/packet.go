@@ -24,6 +24,7 @@ type PacketConn struct {
 	laddr net.Addr
 	named bool     // bound in the network: every UDP socket, a Unix one with a name
 	raddr net.Addr // the peer of a socket from Dial, else nil
+	seq   int64    // order of making, which tells up from down for the link model
 
 	mu       sync.Mutex
 	queue    []datagram
@@ -40,7 +41,7 @@ type datagram struct {
 }
 
 func newPacketConn(n *Network, f family) *PacketConn {
-	return &PacketConn{net: n, fam: f, closedCh: make(chan struct{})}
+	return &PacketConn{net: n, fam: f, seq: n.sockets.Add(1), closedCh: make(chan struct{})}
 }
 
 // bound names the socket once Network.bind gave it an address.
@@ -178,6 +179,9 @@ func (c *PacketConn) send(p []byte, to net.Addr) (int, error) {
 	from := c.source(to)
 	switch t := c.net.lookupPacket(c.fam, to).(type) {
 	case *PacketConn:
+		if fl := c.net.flow(c, t); fl != nil {
+			return c.sendShaped(fl, t, p, from, to)
+		}
 		return t.deliver(c, datagram{data: append([]byte(nil), p...), from: from}, to)
 	case *Listener:
 		if c.fam.space == "unix" {
@@ -190,6 +194,39 @@ func (c *PacketConn) send(p []byte, to net.Addr) (int, error) {
 	}
 	c.net.record(EventDrop, c.fam.name, c.laddr, to, len(p))
 	return len(p), nil
+}
+
+// sendShaped sends p to t through the link model: lost, cut, duplicated
+// or late as fl decides. Every copy, even one due at once, goes through
+// the network's delay queue, so that datagrams due at the same instant
+// arrive in the order they were sent, whatever the goroutines do; the
+// sender does not wait for room (a Unix one included): a copy that finds
+// t full or gone is dropped.
+func (c *PacketConn) sendShaped(fl *Flow, t *PacketConn, p []byte, from, to net.Addr) (int, error) {
+	copies := fl.Send(time.Now(), len(p))
+	if len(copies) == 0 {
+		c.net.record(EventDrop, c.fam.name, addrOr(from, c.laddr), to, len(p))
+	}
+	for _, d := range copies {
+		dg := datagram{data: append([]byte(nil), p[:d.Size]...), from: from}
+		c.net.delays.At(d.At, func() { t.deliverLate(c, dg, to) })
+	}
+	return len(p), nil
+}
+
+// deliverLate queues a datagram the link delayed, or drops it when c is
+// closed, connected elsewhere or full: its sender has moved on.
+func (c *PacketConn) deliverLate(src *PacketConn, d datagram, to net.Addr) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	from := addrOr(d.from, src.laddr)
+	if c.closed || (c.raddr != nil && !sameAddr(c.raddr, d.from)) || len(c.queue) >= c.net.packetQueue() {
+		c.net.record(EventDrop, c.fam.name, from, to, len(d.data))
+		return
+	}
+	c.queue = append(c.queue, d)
+	c.changed.notify()
+	c.net.record(EventDatagram, c.fam.name, from, to, len(d.data))
 }
 
 // source is the sender address a datagram to dest carries: none from an
@@ -347,6 +384,7 @@ func (c *PacketConn) Close() error {
 	if c.named {
 		c.net.unbind(c.fam, c.laddr, c)
 	}
+	c.net.forgetFlows(c)
 	return nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -24,32 +23,7 @@ import (
 var echo = impl.LineTransform(func(b []byte) []byte { return b })
 
 // recorder keeps a server's trace.
-type recorder struct {
-	mu     sync.Mutex
-	events []impl.Event
-}
-
-func (r *recorder) trace() *impl.ServerTrace {
-	add := func(e impl.Event) {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		r.events = append(r.events, e)
-	}
-	return &impl.ServerTrace{Call: add, Return: add}
-}
-
-// returns lists the returns of hook h.
-func (r *recorder) returns(h impl.Hook) []impl.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []impl.Event
-	for _, e := range r.events {
-		if e.Hook == h && e.Phase == impl.Return {
-			out = append(out, e)
-		}
-	}
-	return out
-}
+type recorder = fakes.Recorder
 
 func newServer(t testing.TB, cfg impl.Config) *impl.Server {
 	t.Helper()
@@ -78,7 +52,7 @@ func TestServerTimeoutCostsNoWallTime(t *testing.T) {
 		n := &netsim.Network{}
 		s, err := impl.New(impl.Config{Family: impl.TCP, Address: "127.0.0.1:0", Network: n,
 			Handler: impl.LineTransform(func(b []byte) []byte { return b }), Timeout: impl.After(timeout),
-			Trace: rec.trace()})
+			Trace: rec.Trace()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +65,7 @@ func TestServerTimeoutCostsNoWallTime(t *testing.T) {
 		if d := time.Since(start); d != timeout {
 			t.Fatalf("handle_timeout after %v of virtual time, want %v", d, timeout)
 		}
-		if got := len(rec.returns(impl.HookHandleTimeout)); got != 1 {
+		if got := len(rec.Returns(impl.HookHandleTimeout)); got != 1 {
 			t.Fatalf("handle_timeout ran %d times", got)
 		}
 
@@ -107,7 +81,7 @@ func TestServerTimeoutCostsNoWallTime(t *testing.T) {
 		if d := time.Since(start); d != 0 {
 			t.Fatalf("serving took %v of virtual time", d)
 		}
-		if got := len(rec.returns(impl.HookHandleTimeout)); got != 1 {
+		if got := len(rec.Returns(impl.HookHandleTimeout)); got != 1 {
 			t.Fatalf("handle_timeout ran %d times", got)
 		}
 	})
@@ -123,24 +97,24 @@ func TestServerEMFILEKeepsConnectionQueued(t *testing.T) {
 		rec := &recorder{}
 		n := &netsim.Network{}
 		f := &inject.FaultyNetwork{Inner: n, Accept: []inject.Fault{{When: inject.Nth(1), Errno: syscall.EMFILE}}}
-		s := newServer(t, impl.Config{Family: impl.TCP, Network: f, Timeout: impl.After(time.Second), Trace: rec.trace()})
+		s := newServer(t, impl.Config{Family: impl.TCP, Network: f, Timeout: impl.After(time.Second), Trace: rec.Trace()})
 		c := dial(t, f, "tcp", s.Address())
 		c.Write([]byte("after emfile\n"))
 
 		if err := s.HandleRequest(context.Background()); err != nil {
 			t.Fatalf("first HandleRequest: %v", err)
 		}
-		gets := rec.returns(impl.HookGetRequest)
+		gets := rec.Returns(impl.HookGetRequest)
 		if len(gets) != 1 || !errors.Is(gets[0].Err, syscall.EMFILE) {
 			t.Fatalf("get_request returned %v", gets)
 		}
-		if n := len(rec.returns(impl.HookHandleError)) + len(rec.returns(impl.HookHandle)); n != 0 {
+		if n := len(rec.Returns(impl.HookHandleError)) + len(rec.Returns(impl.HookHandle)); n != 0 {
 			t.Fatal("the failed accept reached a handler or handle_error")
 		}
 		if !s.Listener().(impl.ReadyWaiter).Ready() || n.Events()[len(n.Events())-1].Kind == netsim.EventAccept {
 			t.Fatal("the failed accept took the connection")
 		}
-		if b := rec.returns(impl.HookAcceptBackoff); len(b) != 1 || b[0].Result != "5ms" {
+		if b := rec.Returns(impl.HookAcceptBackoff); len(b) != 1 || b[0].Result != "5ms" {
 			t.Fatalf("back-off %v", b)
 		}
 
@@ -150,8 +124,8 @@ func TestServerEMFILEKeepsConnectionQueued(t *testing.T) {
 		if got, err := readAll(t, c); got != "after emfile\n" || err != nil {
 			t.Fatalf("reply %q %v", got, err)
 		}
-		if len(rec.returns(impl.HookHandleTimeout)) != 0 || f.AcceptCalls() != 2 {
-			t.Fatalf("timeouts %d, accept calls %d", len(rec.returns(impl.HookHandleTimeout)), f.AcceptCalls())
+		if len(rec.Returns(impl.HookHandleTimeout)) != 0 || f.AcceptCalls() != 2 {
+			t.Fatalf("timeouts %d, accept calls %d", len(rec.Returns(impl.HookHandleTimeout)), f.AcceptCalls())
 		}
 	})
 }

@@ -13,5 +13,12 @@
 // Outcomes are per rule: PASS, FAIL (a MUST broken), NON-STRICT (a SHOULD
 // broken), N/A (the target lacks a capability the rule needs), HANG (the
 // target stopped answering within a bound: a deadlocked shutdown is a
-// verdict) and ERROR (the harness or the adapter broke).
+// verdict) and ERROR (the harness or the adapter broke). A spec that ends
+// HANG, ERROR or N/A says so through Hang, HarnessError or NA, which record
+// the outcome as data beside the message users read; Judge turns a run's
+// report into a Verdict with the run's Config alone.
+//
+// The suite knows no concrete target: a run's Config carries a
+// driver.Target, which the program that runs the suite opens through its
+// driver.Registry (cmd/sockspec/targets.go lists the schemes).
 package spec

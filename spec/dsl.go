@@ -12,41 +12,35 @@ import (
 	"github.com/sockspec/sockspec/spec/rules"
 )
 
-// Prefixes of failure messages that make an outcome other than FAIL.
+// Prefixes of the messages of the specs that end HANG, ERROR or N/A:
+// what users read. The outcome itself travels as a specEnd.
 const (
 	hangPrefix  = "HANG: "
 	errorPrefix = "ERROR: "
 	naPrefix    = "N/A: "
 )
 
+// endEntry is the report entry that records a specEnd.
+const endEntry = "outcome"
+
+// specEnd is how a spec ended when it ended HANG, ERROR or N/A, recorded
+// as data just before the spec fails or is skipped; Judge reads it back
+// for the spec whose failure has that message. The message is the
+// failure's, prefix included.
+type specEnd struct {
+	Outcome Outcome `json:"outcome"`
+	Message string  `json:"message"`
+}
+
+// endAs records the outcome of the spec that now fails or is skipped with
+// message.
+func endAs(o Outcome, message string) {
+	AddReportEntry(endEntry, specEnd{Outcome: o, Message: message}, ReportEntryVisibilityNever)
+}
+
 // SpecBound is every spec's deadline. Commands have shorter bounds of their
 // own, so a spec that reaches it has hung somewhere no command noticed.
 const SpecBound = 30 * time.Second
-
-var (
-	targetMu sync.Mutex
-	target   driver.Target
-)
-
-// SetTarget chooses the target the suite runs against. Call it before the
-// suite runs.
-func SetTarget(t driver.Target) {
-	targetMu.Lock()
-	defer targetMu.Unlock()
-	target = t
-}
-
-func currentTarget() driver.Target {
-	targetMu.Lock()
-	defer targetMu.Unlock()
-	if target == nil {
-		panic("spec: no target: call spec.SetTarget before running the suite")
-	}
-	return target
-}
-
-// TargetInfo describes the target under test.
-func TargetInfo() driver.Info { return currentTarget().Info() }
 
 // Rule declares a spec of the rule id: an It labelled "rule:ID" with the
 // suite's deadline, N/A when the target lacks a capability the rule needs.
@@ -114,26 +108,40 @@ func requireCapabilities(r rules.Rule) {
 		}
 	}
 	if len(missing) > 0 {
-		Skip(naPrefix + fmt.Sprintf("%s lacks %s", info.Name, strings.Join(missing, ", ")))
+		skipNA(fmt.Sprintf("%s lacks %s", info.Name, strings.Join(missing, ", ")))
 	}
 }
 
 // NA ends a spec as not applicable to the target, with the reason.
 func NA(reason string) {
-	Skip(naPrefix + reason)
+	msg := naPrefix + reason
+	endAs(OutcomeNA, msg)
+	Skip(msg)
+}
+
+// skipNA is NA for the suite's own checks of what a target has; the
+// report locates the skip at the check (its caller), not here.
+func skipNA(reason string) {
+	msg := naPrefix + reason
+	endAs(OutcomeNA, msg)
+	Skip(msg, 1)
 }
 
 // Hang ends the spec as HANG: the target stopped making progress.
 func Hang(what string) {
 	GinkgoHelper()
-	Fail(hangPrefix + what)
+	msg := hangPrefix + what
+	endAs(OutcomeHang, msg)
+	Fail(msg)
 }
 
 // HarnessError ends the spec as ERROR: the harness or the adapter broke,
 // which says nothing of the rule.
 func HarnessError(format string, args ...any) {
 	GinkgoHelper()
-	Fail(errorPrefix + fmt.Sprintf(format, args...))
+	msg := errorPrefix + fmt.Sprintf(format, args...)
+	endAs(OutcomeError, msg)
+	Fail(msg)
 }
 
 var (

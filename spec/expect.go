@@ -3,6 +3,7 @@ package spec
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -61,21 +62,26 @@ func ParseExpectations(b []byte, source string) (*Expectations, error) {
 	return &e, nil
 }
 
-// expectations applied to the next run's verdict; nil for none.
-var expectations *Expectations
-
-// SetExpectations makes the next run judge against e (nil: none).
-func SetExpectations(e *Expectations) { expectations = e }
-
-// applyExpectations marks each rule's result as expected or not and
-// decides conformance: with expectations, a target conforms when every
-// rule did what its file says (an expected deviation that went away is a
-// change too: the file is out of date).
-func applyExpectations(v *Verdict, e *Expectations) {
-	v.Expectations = e.Source
-	v.Conformant = len(v.HarnessFailures) == 0
-	for i := range v.Rules {
-		r := &v.Rules[i]
+// assess decides what a run's rule outcomes mean, and changes nothing it
+// is given. Without expectations the target conforms when no rule is
+// FAIL, HANG or ERROR. With them, a rule is as expected when its outcome
+// is the one they list, or PASS, N/A or NON-STRICT for a rule they do not
+// list; the target conforms when every rule is as expected (a listed
+// deviation that went away is a difference too: the file is out of date).
+// A harness failure makes any run not conform. It returns the rules, with
+// Expected and AsExpected set when there are expectations, and how many
+// rules the expectations did not foresee.
+func assess(rs []RuleResult, harnessFailures []string, e *Expectations) (judged []RuleResult, conformant bool, unexpected int) {
+	judged = slices.Clone(rs)
+	conformant = len(harnessFailures) == 0
+	for i := range judged {
+		r := &judged[i]
+		if e == nil {
+			if r.Outcome == OutcomeFail || r.Outcome == OutcomeHang || r.Outcome == OutcomeError {
+				conformant = false
+			}
+			continue
+		}
 		x, listed := e.Rules[r.Rule]
 		switch {
 		case listed:
@@ -86,8 +92,9 @@ func applyExpectations(v *Verdict, e *Expectations) {
 			r.AsExpected = r.Outcome == OutcomePass || r.Outcome == OutcomeNA || r.Outcome == OutcomeNonStrict
 		}
 		if !r.AsExpected {
-			v.Conformant = false
-			v.Unexpected++
+			conformant = false
+			unexpected++
 		}
 	}
+	return judged, conformant, unexpected
 }

@@ -7,7 +7,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 
 	"github.com/sockspec/sockspec/spec/driver"
-	"github.com/sockspec/sockspec/spec/rules"
 )
 
 // Held is a fault injected into a running server: it holds until Lift (the
@@ -64,9 +63,9 @@ func faultCaps(cfg driver.ServerConfig) []string {
 	for _, f := range cfg.Faults {
 		switch f.Op {
 		case "accept", "recvfrom":
-			caps = append(caps, rules.CapAcceptFaults)
+			caps = append(caps, driver.CapAcceptFaults)
 		case "fork", "thread_start":
-			caps = append(caps, rules.CapSpawnFaults)
+			caps = append(caps, driver.CapSpawnFaults)
 		}
 	}
 	return caps

@@ -4,12 +4,12 @@ import (
 	"errors"
 	"net"
 	"os"
-	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/sockspec/sockspec/internal/procfs"
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
@@ -151,7 +151,7 @@ func inTimeWait(addr string) bool {
 	if err != nil {
 		return false
 	}
-	b, err := os.ReadFile("/proc/net/tcp")
+	socks, err := procfs.InetSockets("tcp")
 	if err != nil {
 		return false
 	}
@@ -159,17 +159,10 @@ func inTimeWait(addr string) bool {
 	for _, ch := range port {
 		p = p*10 + int(ch-'0')
 	}
-	want := strings.ToUpper(":" + hex4(p))
-	for _, line := range strings.Split(string(b), "\n")[1:] {
-		f := strings.Fields(line)
-		if len(f) > 3 && strings.HasSuffix(f[1], want) && f[3] == "06" { // 06 is TCP_TIME_WAIT
+	for _, s := range socks {
+		if int(s.LocalPort) == p&0xFFFF && s.State == procfs.TCPTimeWait {
 			return true
 		}
 	}
 	return false
-}
-
-func hex4(n int) string {
-	const digits = "0123456789ABCDEF"
-	return string([]byte{digits[n>>12&15], digits[n>>8&15], digits[n>>4&15], digits[n&15]})
 }

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -91,56 +90,37 @@ type Verdict struct {
 	HygieneFindings int `json:"hygiene_findings,omitempty"`
 }
 
-var (
-	verdictMu sync.Mutex
-	verdict   *Verdict
-	reportDir string
-	summaryTo io.Writer = os.Stdout
-)
-
-// SetReportDir makes the run write junit.xml and report.json there.
-func SetReportDir(dir string) { reportDir = dir }
-
-// SetSummaryWriter chooses where the summary table goes (stdout by default).
-func SetSummaryWriter(w io.Writer) { summaryTo = w }
-
-// LastVerdict is the verdict of the run that finished last.
-func LastVerdict() *Verdict {
-	verdictMu.Lock()
-	defer verdictMu.Unlock()
-	return verdict
-}
-
 var _ = ReportAfterSuite("sockspec verdict", func(r Report) {
-	v := Judge(r)
-	verdictMu.Lock()
-	verdict = v
-	verdictMu.Unlock()
-	if reportDir != "" {
-		if err := os.MkdirAll(reportDir, 0o755); err != nil {
+	run := currentRun()
+	v := Judge(r, run.cfg)
+	current.Lock()
+	run.verdict = v
+	current.Unlock()
+	if dir := run.cfg.ReportDir; dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			fmt.Fprintf(os.Stderr, "sockspec: report directory: %v\n", err)
 		}
-		if err := reporters.GenerateJUnitReport(r, filepath.Join(reportDir, "junit.xml")); err != nil {
+		if err := reporters.GenerateJUnitReport(r, filepath.Join(dir, "junit.xml")); err != nil {
 			fmt.Fprintf(os.Stderr, "sockspec: junit report: %v\n", err)
 		}
 		if b, err := json.MarshalIndent(v, "", "  "); err == nil {
-			if err := os.WriteFile(filepath.Join(reportDir, "report.json"), b, 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, "report.json"), b, 0o644); err != nil {
 				fmt.Fprintf(os.Stderr, "sockspec: json report: %v\n", err)
 			}
 		}
 	}
-	WriteSummary(summaryTo, v)
+	WriteSummary(run.cfg.summary(), v)
 })
 
 // specOutcome maps a Ginkgo spec report to an outcome; ok is false for a
 // spec that did not run (filtered out, pending).
 func specOutcome(s types.SpecReport, level rules.Level) (Outcome, bool) {
-	msg := s.Failure.Message
+	end, ended := endOf(s)
 	switch s.State {
 	case types.SpecStatePassed:
 		return OutcomePass, true
 	case types.SpecStateSkipped:
-		if strings.HasPrefix(msg, naPrefix) {
+		if ended && end.Outcome == OutcomeNA {
 			return OutcomeNA, true
 		}
 		return "", false
@@ -150,16 +130,33 @@ func specOutcome(s types.SpecReport, level rules.Level) (Outcome, bool) {
 		return OutcomeHang, true
 	case types.SpecStateFailed:
 		switch {
-		case strings.HasPrefix(msg, hangPrefix):
-			return OutcomeHang, true
-		case strings.HasPrefix(msg, errorPrefix):
-			return OutcomeError, true
+		case ended && (end.Outcome == OutcomeHang || end.Outcome == OutcomeError):
+			return end.Outcome, true
 		case level == rules.Should:
 			return OutcomeNonStrict, true
 		}
 		return OutcomeFail, true
 	}
 	return OutcomeError, true // panicked, interrupted, aborted
+}
+
+// endOf finds the specEnd recorded for the failure (or skip) the spec
+// ended with: a HANG or ERROR recorded in a cleanup after an ordinary
+// failure is not how the spec ended.
+func endOf(s types.SpecReport) (specEnd, bool) {
+	for _, e := range s.ReportEntries {
+		if e.Name != endEntry {
+			continue
+		}
+		end, ok := e.GetRawValue().(specEnd)
+		if !ok && json.Unmarshal([]byte(e.Value.AsJSON), &end) != nil {
+			continue
+		}
+		if end.Message == s.Failure.Message {
+			return end, true
+		}
+	}
+	return specEnd{}, false
 }
 
 // ruleOf finds the rule label of a spec.
@@ -172,9 +169,10 @@ func ruleOf(s types.SpecReport) string {
 	return ""
 }
 
-// Judge turns a Ginkgo report into per-rule outcomes.
-func Judge(r Report) *Verdict {
-	info := TargetInfo()
+// Judge turns a Ginkgo report of a run of cfg into per-rule outcomes,
+// judged by cfg's expectations.
+func Judge(r Report, cfg Config) *Verdict {
+	info := cfg.Target.Info()
 	v := &Verdict{Target: info.Name, Version: info.Version, Seed: r.SuiteConfig.RandomSeed, Counts: map[Outcome]int{}, Duration: r.RunTime}
 	byRule := map[string]*RuleResult{}
 	for _, s := range r.SpecReports {
@@ -211,7 +209,7 @@ func Judge(r Report) *Verdict {
 			}
 		}
 		if out != OutcomePass && out != OutcomeNA || len(sr.Faults) > 0 {
-			sr.Replay = replayCommand(s.FullText(), r.SuiteConfig.RandomSeed)
+			sr.Replay = replayCommand(cfg.targetArgs(), s.FullText(), r.SuiteConfig.RandomSeed)
 		}
 		if out != OutcomePass {
 			sr.Message = s.Failure.Message
@@ -228,9 +226,9 @@ func Judge(r Report) *Verdict {
 		v.Counts[rr.Outcome]++
 	}
 	sort.Slice(v.Rules, func(i, j int) bool { return v.Rules[i].Rule < v.Rules[j].Rule })
-	v.Conformant = len(v.HarnessFailures) == 0 && v.Counts[OutcomeFail] == 0 && v.Counts[OutcomeHang] == 0 && v.Counts[OutcomeError] == 0
-	if expectations != nil {
-		applyExpectations(v, expectations)
+	v.Rules, v.Conformant, v.Unexpected = assess(v.Rules, v.HarnessFailures, cfg.Expectations)
+	if cfg.Expectations != nil {
+		v.Expectations = cfg.Expectations.Source
 	}
 	return v
 }
@@ -333,22 +331,11 @@ func firstLine(s string) string {
 	return s
 }
 
-// targetArgs are the command-line arguments that name the target (its
-// --target and, for an exec: target, what it was declared to serve), for
-// the replay commands of the report.
-var targetArgs = "--target reference"
-
-// SetTargetArgs records the arguments that name the target, quoted for a
-// shell: "--target cpython:3.11".
-func SetTargetArgs(args string) {
-	if args != "" {
-		targetArgs = args
-	}
-}
-
 // replayCommand is the sockspec command that runs one spec again, with
-// the run's seed (which also seeds fault schedules).
-func replayCommand(fullText string, seed int64) string {
+// targetArgs (the arguments that name the target: its --target and, for
+// an exec: target, what it was declared to serve) and the run's seed
+// (which also seeds fault schedules).
+func replayCommand(targetArgs, fullText string, seed int64) string {
 	return fmt.Sprintf("sockspec run %s --focus %s --seed %d -v", targetArgs, ShellQuote("^"+regexp.QuoteMeta(fullText)+"$"), seed)
 }
 

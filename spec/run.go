@@ -1,112 +1,117 @@
 package spec
 
 import (
-	"fmt"
+	"errors"
+	"io"
 	"os"
-	"slices"
-	"strings"
+	"sync"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/sockspec/sockspec/adapters/blackbox"
-	"github.com/sockspec/sockspec/adapters/cpython"
-	"github.com/sockspec/sockspec/adapters/inproc"
-	"github.com/sockspec/sockspec/adapters/process"
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
-// ResolveTarget finds a target by name: "reference" (the Go reference in
-// this process), "mutant:NAME" (the reference with a registered
-// mutation), "reference-process" (the reference as a process adapter,
-// from the sockspec binary only), "cpython:VERSION" or "cpython:PATH" (an
-// interpreter's own socketserver through adapters/cpython), or
-// "process:COMMAND ARGS" (any adapter program) or "exec:COMMAND" (a
-// server program with no adapter, judged as a black box: the options
-// declare what it serves, see ExecOptions).
-func ResolveTarget(name string) (driver.Target, error) {
-	return ResolveTargetWith(name, blackbox.Options{})
-}
-
-// ResolveTargetWith is ResolveTarget with the declarations of an exec:
-// target (family, dispatch, vouched capabilities); other targets ignore
-// them.
-func ResolveTargetWith(name string, exec blackbox.Options) (driver.Target, error) {
-	switch {
-	case strings.HasPrefix(name, "exec:"):
-		exec.Command = strings.TrimSpace(strings.TrimPrefix(name, "exec:"))
-		if exec.Command == "" {
-			return nil, fmt.Errorf("target %q names no command: write exec:'COMMAND ARGS'", name)
-		}
-		return blackbox.New(exec)
-	case name == "reference" || name == "":
-		return &inproc.Target{}, nil
-	case strings.HasPrefix(name, "mutant:"):
-		m := strings.TrimPrefix(name, "mutant:")
-		if !slices.Contains(inproc.Mutations(), m) {
-			return nil, fmt.Errorf("unknown mutant %q: the %d mutants are named in spec/mutants (go test ./spec/mutants -run TestEveryRuleHasAMutant -v lists them)", m, len(inproc.Mutations()))
-		}
-		return &inproc.Target{Mutation: m}, nil
-	case name == "reference-process" || strings.HasPrefix(name, "reference-process:"):
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("target %s: finding the sockspec executable: %w", name, err)
-		}
-		argv := []string{exe, "adapter"}
-		label := "reference-process"
-		if m, ok := strings.CutPrefix(name, "reference-process:"); ok {
-			if !slices.Contains(inproc.Mutations(), m) {
-				return nil, fmt.Errorf("unknown mutant %q in target %s", m, name)
-			}
-			argv = append(argv, "--mutation", m)
-			label = "mutant-process:" + m
-		}
-		return &process.Target{Argv: argv, Label: label}, nil
-	case strings.HasPrefix(name, "process:"):
-		argv := strings.Fields(strings.TrimPrefix(name, "process:"))
-		if len(argv) == 0 {
-			return nil, fmt.Errorf("target %q names no command: write process:COMMAND ARGS", name)
-		}
-		return &process.Target{Argv: argv}, nil
-	case strings.HasPrefix(name, "cpython:"):
-		return cpython.NewTarget(strings.TrimPrefix(name, "cpython:"))
-	}
-	return nil, fmt.Errorf("unknown target %q: want reference, reference-process, mutant:NAME, cpython:VERSION (cpython:3.11), cpython:PATH, process:COMMAND or exec:COMMAND", name)
-}
-
-// Options of a run from the sockspec binary.
-type Options struct {
-	Target      driver.Target
-	LabelFilter string
-	FocusRegexp string
-	Seed        int64
-	ReportDir   string
-	Verbose     bool
+// Config is one run of the suite: what it runs against, how its verdict is
+// judged and where it is reported. Run makes it the current run for the
+// suite's duration; nothing else configures the suite, so what a run did
+// depends on its Config alone.
+type Config struct {
+	// Target is what the suite runs against.
+	Target driver.Target
 	// Expectations, when set, judge the run against known deviations.
 	Expectations *Expectations
+	// ReportDir, when set, receives junit.xml and report.json.
+	ReportDir string
+	// Summary receives the summary table; nil is standard output.
+	Summary io.Writer
+	// TargetArgs are the command-line arguments that name the target,
+	// quoted for a shell ("--target cpython:3.11"), for the report's
+	// replay commands; "" is "--target reference".
+	TargetArgs string
+	// Seed is the order's random seed; 0 is a new one.
+	Seed int64
+	// LabelFilter and Focus choose the specs: Ginkgo's label syntax
+	// (rule:ORD-03) and a regular expression of the specs' text.
+	LabelFilter string
+	Focus       string
+	// Verbose prints every spec as it runs.
+	Verbose bool
+	// KeepTimelines keeps every spec's timeline in the report, not only
+	// those of the specs that did not pass (sockspec reproduce).
+	KeepTimelines bool
+	// Network names the network profile between the suite's clients and
+	// the target; "" is direct, the machine's own. Reserved: nothing reads
+	// it yet; the network simulator's tier (netsim) fills it.
+	Network string
 }
+
+// summary is where the run's summary goes.
+func (c Config) summary() io.Writer {
+	if c.Summary == nil {
+		return os.Stdout
+	}
+	return c.Summary
+}
+
+// targetArgs name the target in replay commands.
+func (c Config) targetArgs() string {
+	if c.TargetArgs == "" {
+		return "--target reference"
+	}
+	return c.TargetArgs
+}
+
+// activeRun is the run under way and, once the suite has ended, its
+// verdict.
+type activeRun struct {
+	cfg     Config
+	verdict *Verdict
+}
+
+// current is the run under way; Ginkgo runs one suite at a time.
+var current struct {
+	sync.Mutex
+	run *activeRun
+}
+
+// currentRun is the run under way; the specs read its target through it.
+func currentRun() *activeRun {
+	current.Lock()
+	defer current.Unlock()
+	if current.run == nil {
+		panic("spec: no run under way: the suite runs through spec.Run or spec.RunTest")
+	}
+	return current.run
+}
+
+// currentTarget is the current run's target.
+func currentTarget() driver.Target { return currentRun().cfg.Target }
+
+// TargetInfo describes the target under test.
+func TargetInfo() driver.Info { return currentTarget().Info() }
 
 // testingT is what RunSpecs needs of a *testing.T outside go test.
 type testingT struct{ failed bool }
 
 func (t *testingT) Fail() { t.failed = true }
 
+// suiteName is the suite's description in Ginkgo's output.
+const suiteName = "sockspec: the BaseServer contract"
+
 // Run runs the suite once in this process (Ginkgo allows one run per
-// process) and returns the verdict.
-func Run(o Options) (*Verdict, error) {
-	SetTarget(o.Target)
-	SetReportDir(o.ReportDir)
-	SetExpectations(o.Expectations)
+// process) as cfg says, and returns the verdict.
+func Run(cfg Config) (*Verdict, error) {
 	sc, rc := GinkgoConfiguration()
-	sc.LabelFilter = o.LabelFilter
-	if o.FocusRegexp != "" {
-		sc.FocusStrings = []string{o.FocusRegexp}
+	sc.LabelFilter = cfg.LabelFilter
+	if cfg.Focus != "" {
+		sc.FocusStrings = []string{cfg.Focus}
 	}
-	if o.Seed != 0 {
-		sc.RandomSeed = o.Seed
+	if cfg.Seed != 0 {
+		sc.RandomSeed = cfg.Seed
 	}
-	rc.Verbose = o.Verbose
-	rc.Succinct = !o.Verbose
+	rc.Verbose = cfg.Verbose
+	rc.Succinct = !cfg.Verbose
 	// Specs a filter leaves out would each print an S; N/A specs are
 	// counted in the summary instead.
 	rc.SilenceSkips = true
@@ -114,11 +119,41 @@ func Run(o Options) (*Verdict, error) {
 	if fi, err := os.Stdout.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
 		rc.NoColor = true
 	}
+	return runSuite(&testingT{}, cfg, func(t GinkgoTestingT) { RunSpecs(t, suiteName, sc, rc) })
+}
+
+// RunTest runs the suite under go test, failing t with it: go test's
+// -ginkgo.* flags choose the specs, the seed and the verbosity (cfg's
+// LabelFilter, Focus, Seed and Verbose are not read).
+func RunTest(t GinkgoTestingT, cfg Config) (*Verdict, error) {
+	return runSuite(t, cfg, func(t GinkgoTestingT) { RunSpecs(t, suiteName) })
+}
+
+// runSuite makes cfg the current run while specs runs the suite.
+func runSuite(t GinkgoTestingT, cfg Config, specs func(GinkgoTestingT)) (*Verdict, error) {
+	if cfg.Target == nil {
+		return nil, errors.New("spec: the run has no target: set Config.Target")
+	}
+	run := &activeRun{cfg: cfg}
+	current.Lock()
+	if current.run != nil {
+		current.Unlock()
+		return nil, errors.New("spec: a run is already under way in this process")
+	}
+	current.run = run
+	current.Unlock()
+	defer func() {
+		current.Lock()
+		current.run = nil
+		current.Unlock()
+	}()
 	RegisterFailHandler(Fail)
-	RunSpecs(&testingT{}, "sockspec: the BaseServer contract", sc, rc)
-	v := LastVerdict()
+	specs(t)
+	current.Lock()
+	v := run.verdict
+	current.Unlock()
 	if v == nil {
-		return nil, fmt.Errorf("the suite ended without a verdict")
+		return nil, errors.New("the suite ended without a verdict")
 	}
 	return v, nil
 }

@@ -14,7 +14,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 
 	"github.com/sockspec/sockspec/spec/driver"
-	"github.com/sockspec/sockspec/spec/rules"
 )
 
 // Bounds of the waits a spec makes on a target. A target that does not
@@ -52,7 +51,7 @@ func StartServer(ctx context.Context, cfg driver.ServerConfig) *Server {
 	info := t.Info()
 	for _, cap := range append([]string{string(cfg.Family), dispatchCap(cfg.Dispatch)}, faultCaps(cfg)...) {
 		if cap != "" && !info.Capabilities.Has(cap) {
-			Skip(naPrefix + fmt.Sprintf("%s has no %s", info.Name, cap))
+			skipNA(fmt.Sprintf("%s has no %s", info.Name, cap))
 		}
 	}
 	sctx, cancel := context.WithTimeout(ctx, ReplyBound)
@@ -65,7 +64,7 @@ func StartServer(ctx context.Context, cfg driver.ServerConfig) *Server {
 	var unsupported *driver.UnsupportedError
 	switch {
 	case errors.As(err, &unsupported):
-		Skip(naPrefix + err.Error())
+		skipNA(err.Error())
 	case errors.Is(err, driver.ErrNoReply):
 		Hang("starting a server")
 	case err != nil:
@@ -94,7 +93,7 @@ func StartServer(ctx context.Context, cfg driver.ServerConfig) *Server {
 			HarnessError("closing the session: %v", err)
 		}
 	})
-	return &Server{Session: sess, Config: cfg, ctx: ctx, traced: info.Capabilities.Has(rules.CapTrace)}
+	return &Server{Session: sess, Config: cfg, ctx: ctx, traced: info.Capabilities.Has(driver.CapTrace)}
 }
 
 func dispatchCap(d driver.Dispatch) string {
@@ -353,20 +352,7 @@ func (c *Client) ReadReply() Reply { return c.Read(ClientBound) }
 // ReadLine reads one line of a stream reply within ClientBound.
 func (c *Client) ReadLine() (string, error) {
 	c.conn.SetReadDeadline(time.Now().Add(ClientBound))
-	var b []byte
-	one := make([]byte, 1)
-	for {
-		n, err := c.conn.Read(one)
-		if n == 1 {
-			b = append(b, one[0])
-			if one[0] == '\n' {
-				return string(b), nil
-			}
-		}
-		if err != nil {
-			return string(b), err
-		}
-	}
+	return driver.ReadReplyLine(c.conn)
 }
 
 // Close closes the client.

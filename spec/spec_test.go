@@ -2,15 +2,15 @@ package spec_test
 
 import (
 	"flag"
-	"os"
 	"testing"
 
-	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
+	"go.uber.org/goleak"
 
 	"github.com/sockspec/sockspec/adapters/inproc"
+	"github.com/sockspec/sockspec/internal/testkit"
 	"github.com/sockspec/sockspec/spec"
-	_ "github.com/sockspec/sockspec/spec/mutants"
+	"github.com/sockspec/sockspec/spec/driver"
+	"github.com/sockspec/sockspec/spec/mutants"
 	"github.com/sockspec/sockspec/spec/rules"
 )
 
@@ -20,24 +20,20 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	inproc.ChildMain()
-	// Request children of a race-enabled binary would pause a second at
-	// exit to flush race reports.
-	if os.Getenv("GORACE") == "" {
-		os.Setenv("GORACE", "atexit_sleep_ms=0")
-	}
-	os.Exit(m.Run())
+	inproc.ChildMain(mutants.Set())
+	// Ginkgo keeps its interrupt handler for the life of the process.
+	testkit.Main(m, goleak.IgnoreTopFunction("github.com/onsi/ginkgo/v2/internal/interrupt_handler.(*InterruptHandler).registerForInterrupts.func2"))
 }
 
 func TestSpec(t *testing.T) {
-	target, err := spec.ResolveTarget(*targetName)
+	targets := driver.NewRegistry(inproc.ReferenceScheme(), inproc.MutantScheme(mutants.Set()))
+	target, err := targets.Open(*targetName, driver.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec.SetTarget(target)
-	spec.SetReportDir(*reportDir)
-	RegisterFailHandler(Fail)
-	RunSpecs(t, "sockspec: the BaseServer contract")
+	if _, err := spec.RunTest(t, spec.Config{Target: target, ReportDir: *reportDir, TargetArgs: "--target " + spec.ShellQuote(*targetName)}); err != nil {
+		t.Fatal(err)
+	}
 	// The tree is built whole whatever the filters, so every rule's specs
 	// have been declared by now.
 	perRule := spec.SpecsPerRule()

@@ -33,13 +33,6 @@ const (
 	faultsEntry   = "faults"
 )
 
-// keepTimelines makes every spec keep its timeline in the report, not only
-// the specs that did not pass (sockspec reproduce sets it).
-var keepTimelines bool
-
-// KeepTimelines keeps the timeline of every spec in the report.
-func KeepTimelines(keep bool) { keepTimelines = keep }
-
 // specLog is the timeline and fault script of the spec that runs now
 // (specs of one process run one at a time).
 var specLog struct {
@@ -103,7 +96,7 @@ var _ = BeforeEach(func() {
 			b, _ := json.Marshal(faults)
 			AddReportEntry(faultsEntry, string(b), ReportEntryVisibilityNever)
 		}
-		if len(moments) > 0 && (keepTimelines || CurrentSpecReport().Failed()) {
+		if len(moments) > 0 && (currentRun().cfg.KeepTimelines || CurrentSpecReport().Failed()) {
 			sort.SliceStable(moments, func(i, j int) bool { return moments[i].At < moments[j].At })
 			b, _ := json.Marshal(moments)
 			AddReportEntry(timelineEntry, string(b), ReportEntryVisibilityNever)

@@ -7,7 +7,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/sockspec/sockspec/spec/driver"
-	"github.com/sockspec/sockspec/spec/rules"
 )
 
 // waited is how long handle_request waited before handle_timeout: from its
@@ -67,7 +66,7 @@ var _ = Describe("TIMEOUT", func() {
 		Rule("TMO-05", "serve_forever ignores the timeout and never calls handle_timeout", func(ctx SpecContext) {
 			srv := StartServer(ctx, driver.ServerConfig{Family: driver.TCP, Dispatch: driver.Sync, Timeout: driver.After(10 * time.Millisecond)})
 			srv.ServeForever(100 * time.Millisecond)
-			if TargetInfo().Capabilities.Has(rules.CapServiceActions) {
+			if TargetInfo().Capabilities.Has(driver.CapServiceActions) {
 				srv.WaitForCalls(driver.HookServiceActions, 4) // four iterations
 			} else {
 				// No iteration to count: four poll intervals go by.

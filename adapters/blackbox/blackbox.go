@@ -31,7 +31,6 @@ import (
 
 	"github.com/sockspec/sockspec/internal/osfault"
 	"github.com/sockspec/sockspec/spec/driver"
-	"github.com/sockspec/sockspec/spec/rules"
 )
 
 // Bounds of the waits no spec bounds.
@@ -69,18 +68,18 @@ type Options struct {
 
 // vouchable are the capabilities a user may vouch for, and why the others
 // are refused: a black box has no hooks and no knobs.
-var vouchable = []string{rules.CapSignals}
+var vouchable = []string{driver.CapSignals}
 
 // refusal says why a known capability cannot be vouched for.
 func refusal(c string) string {
 	switch c {
-	case rules.CapTrace, rules.CapServiceActions:
+	case driver.CapTrace, driver.CapServiceActions:
 		return "a black-box program reports no hook calls"
-	case rules.CapTCP, rules.CapUDP, rules.CapUnixStream, rules.CapUnixDgram:
+	case driver.CapTCP, driver.CapUDP, driver.CapUnixStream, driver.CapUnixDgram:
 		return "a program serves one family: declare it with Options.Family (--family)"
-	case rules.CapThreading, rules.CapForking:
+	case driver.CapThreading, driver.CapForking:
 		return "declare what the program does per request with Options.Dispatch (--dispatch)"
-	case rules.CapContextManager, rules.CapForeignChild:
+	case driver.CapContextManager, driver.CapForeignChild:
 		return "sockspec cannot call into a black-box program"
 	}
 	return "it is a setting of the server, and a black-box program takes none"
@@ -121,7 +120,7 @@ func New(o Options) (*Target, error) {
 	}
 	for _, c := range o.Capabilities {
 		switch {
-		case !slices.Contains(rules.KnownCapabilities, c):
+		case !driver.KnownCapability(c):
 			return nil, fmt.Errorf("blackbox: capability %q is not one sockspec knows; a black-box program may be vouched for %v", c, vouchable)
 		case !slices.Contains(vouchable, c):
 			return nil, fmt.Errorf("blackbox: capability %q cannot be vouched for: %s", c, refusal(c))

@@ -7,55 +7,18 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/sockspec/sockspec/internal/procgroup"
+	"github.com/sockspec/sockspec/internal/testkit"
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// pythons are the interpreters the example servers run on: the system's
-// 3.x, and pyenv's 2.7 when it is installed.
-func pythons(t *testing.T) map[string]string {
-	t.Helper()
-	ps := map[string]string{}
-	if _, err := os.Stat("/usr/bin/python3"); err == nil {
-		ps["3"] = "/usr/bin/python3"
-	}
-	root := os.Getenv("PYENV_ROOT")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if out, err := exec.CommandContext(ctx, "pyenv", "root").Output(); err == nil {
-		root = strings.TrimSpace(string(out))
-	}
-	if root == "" {
-		root = filepath.Join(os.Getenv("HOME"), ".pyenv")
-	}
-	if p := filepath.Join(root, "versions", "2.7.18", "bin", "python2.7"); fileExists(p) {
-		ps["2.7"] = p
-	}
-	return ps
-}
-
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
-
-// python is one interpreter to run the examples on, or a skip.
-func python(t *testing.T, version string) string {
-	t.Helper()
-	p, ok := pythons(t)[version]
-	if !ok {
-		t.Skipf("no CPython %s here (want /usr/bin/python3, or pyenv's 2.7.18)", version)
-	}
-	return p
-}
 
 // example is the shell command that runs a testdata server; -B keeps the
 // interpreter from writing bytecode into testdata.
@@ -133,20 +96,15 @@ func echo(t *testing.T, s *session, msg string) {
 // /proc gives no event for a child's exit.
 func await(t *testing.T, s *session, what string, cond func(driver.Hygiene) bool) driver.Hygiene {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		h, err := s.Inspect(context.Background())
-		if err != nil {
-			t.Fatal(err)
+	var h driver.Hygiene
+	testkit.WaitForNoError(t, 5*time.Second, "the server to show "+what, func() error {
+		var err error
+		if h, err = s.Inspect(context.Background()); err == nil && !cond(h) {
+			err = fmt.Errorf("%+v", h)
 		}
-		if cond(h) {
-			return h
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the server never showed %s within 5s; last seen %+v", what, h)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return err
+	})
+	return h
 }
 
 func cmdline(t *testing.T, pid int) string {
@@ -167,7 +125,7 @@ func TestForkingExamples(t *testing.T) {
 			zombies int
 		}{{"fork_reaper.py", 0}, {"fork_noreap.py", 5}} {
 			t.Run(version+"/"+tc.script, func(t *testing.T) {
-				s := startTest(t, Options{Command: example(t, python(t, version), tc.script), Dispatch: driver.Forking})
+				s := startTest(t, Options{Command: example(t, testkit.Python(t, version), tc.script), Dispatch: driver.Forking})
 				if line, _, _ := strings.Cut(s.Stdout(), "\n"); line != s.Address() {
 					t.Fatalf("address %q; want the one announced, %q", s.Address(), line)
 				}
@@ -199,7 +157,7 @@ func TestForkingExamples(t *testing.T) {
 // family; the server's pid is that of the python holding the socket, not
 // the shell's that runs it.
 func TestReadyThroughProc(t *testing.T) {
-	py := python(t, "3")
+	py := testkit.Python(t, "3")
 	for _, family := range driver.Families {
 		t.Run(string(family), func(t *testing.T) {
 			// The trailing command keeps /bin/sh from exec'ing python.
@@ -230,7 +188,7 @@ func TestReadyThroughProc(t *testing.T) {
 // A program that binds port 0 itself and prints what it got is dialled
 // there; a wildcard host is dialled on loopback.
 func TestAnnouncedAddress(t *testing.T) {
-	py := python(t, "3")
+	py := testkit.Python(t, "3")
 	s := startTest(t, Options{Command: "SOCKSPEC_ADDRESS=0.0.0.0:0 " + example(t, py, "fork_reaper.py"), Dispatch: driver.Forking})
 	if !strings.HasPrefix(s.Address(), "127.0.0.1:") || strings.HasPrefix(s.Stdout(), "127.0.0.1:") {
 		t.Fatalf("address %q from the line %q; want 0.0.0.0 dialled as 127.0.0.1", s.Address(), s.Stdout())
@@ -392,7 +350,7 @@ func TestNeverReady(t *testing.T) {
 // The server's methods are N/A; ServeForever has nothing to do; the trace
 // stays empty; signals reach the server's process only when vouched for.
 func TestSessionSurface(t *testing.T) {
-	py := python(t, "3")
+	py := testkit.Python(t, "3")
 	ctx := context.Background()
 	s := startTest(t, Options{Command: "exec " + example(t, py, "fork_reaper.py"), Dispatch: driver.Forking})
 	if err := s.ServeForever(ctx, time.Second); err != nil {
@@ -435,5 +393,21 @@ func TestSessionSurface(t *testing.T) {
 	}
 	if err := v.group.ExitErr(); err == nil || err.Error() != "signal: user defined signal 1" {
 		t.Fatalf("the server ended with %v; want SIGUSR1", err)
+	}
+}
+
+// exec: takes the command after the colon and the declarations of the
+// options.
+func TestScheme(t *testing.T) {
+	reg := driver.NewRegistry(Scheme())
+	target, err := reg.Open("exec: ./server --port 0", driver.OpenOptions{Family: driver.UDP, Vouch: []string{"signals"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := target.Info(); info.Version != "./server --port 0" || !info.Capabilities.Has("udp", "signals") {
+		t.Errorf("Info() = %+v; want the command as version, udp and signals", info)
+	}
+	if _, err := reg.Open("exec: ", driver.OpenOptions{}); err == nil || !strings.Contains(err.Error(), "write exec:'COMMAND ARGS'") {
+		t.Errorf("an empty command: %v", err)
 	}
 }

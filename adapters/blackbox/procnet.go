@@ -1,15 +1,10 @@
 package blackbox
 
 import (
-	"bufio"
-	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/sockspec/sockspec/internal/procfs"
 	"github.com/sockspec/sockspec/spec/driver"
@@ -18,17 +13,6 @@ import (
 // Readiness and the server's pid come from /proc: the socket tables of
 // /proc/net give the inode of the socket bound to an address, and
 // /proc/PID/fd tells which process of the program's group holds it.
-
-// Socket states and flags of /proc/net's tables (include/net/tcp_states.h,
-// include/linux/net.h).
-const (
-	tcpListen    = 0x0A
-	tcpClose     = 0x07 // an unconnected datagram socket
-	soAcceptCon  = 0x10000
-	unixStream   = 1
-	unixDgram    = 2
-	procNetFiles = "/proc/net"
-)
 
 // findSocket returns the inode of the socket of family that serves
 // address (listens, for streams; is bound and unconnected, for datagrams),
@@ -46,98 +30,44 @@ func findSocket(family driver.Family, address string) (uint64, error) {
 		return 0, fmt.Errorf("port %q: %w", portText, err)
 	}
 	ip := net.ParseIP(host) // nil for a host name: any address of the port matches
-	proto, state := "tcp", tcpListen
+	proto, state := "tcp", uint8(procfs.TCPListen)
 	if family == driver.UDP {
-		proto, state = "udp", tcpClose
+		proto, state = "udp", procfs.TCPClose
 	}
 	for _, table := range []string{proto, proto + "6"} {
-		var found uint64
-		err := eachRow(filepath.Join(procNetFiles, table), func(f []string) bool {
-			// sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
-			if len(f) < 10 {
-				return true
-			}
-			if st, err := strconv.ParseUint(f[3], 16, 8); err != nil || int(st) != state {
-				return true
-			}
-			lip, lport, ok := decodeInetAddr(f[1])
-			if !ok || lport != uint16(port) {
-				return true
-			}
-			if ip == nil || lip.Equal(ip) || lip.IsUnspecified() || ip.IsUnspecified() {
-				found, _ = strconv.ParseUint(f[9], 10, 64)
-				return false
-			}
-			return true
-		})
+		socks, err := procfs.InetSockets(table)
 		if err != nil && !os.IsNotExist(err) { // no IPv6 in the kernel: no tcp6
 			return 0, err
 		}
-		if found != 0 {
-			return found, nil
+		for _, s := range socks {
+			if s.State != state || s.LocalPort != uint16(port) {
+				continue
+			}
+			if ip == nil || s.LocalIP.Equal(ip) || s.LocalIP.IsUnspecified() || ip.IsUnspecified() {
+				return s.Inode, nil
+			}
 		}
 	}
 	return 0, nil
 }
 
-// decodeInetAddr reads "0100007F:1F90": the address as the kernel's 32-bit
-// words printed in host byte order, then the port.
-func decodeInetAddr(s string) (net.IP, uint16, bool) {
-	ipHex, portHex, ok := strings.Cut(s, ":")
-	if !ok || (len(ipHex) != 8 && len(ipHex) != 32) {
-		return nil, 0, false
-	}
-	raw, err := hex.DecodeString(ipHex)
-	if err != nil {
-		return nil, 0, false
-	}
-	ip := make(net.IP, len(raw))
-	for i := 0; i < len(raw); i += 4 {
-		binary.NativeEndian.PutUint32(ip[i:], binary.BigEndian.Uint32(raw[i:]))
-	}
-	port, err := strconv.ParseUint(portHex, 16, 16)
-	return ip, uint16(port), err == nil
-}
-
-// findUnix looks address up in /proc/net/unix, whose rows are
-// "Num RefCount Protocol Flags Type St Inode Path".
+// findUnix looks address up in /proc/net/unix.
 func findUnix(family driver.Family, address string) (uint64, error) {
-	kind := uint64(unixStream)
+	kind := uint16(procfs.UnixStream)
 	if family == driver.UnixDgram {
-		kind = unixDgram
+		kind = procfs.UnixDgram
 	}
-	var found uint64
-	err := eachRow(filepath.Join(procNetFiles, "unix"), func(f []string) bool {
-		if len(f) < 8 || strings.Join(f[7:], " ") != address {
-			return true
-		}
-		t, _ := strconv.ParseUint(f[4], 16, 16)
-		flags, _ := strconv.ParseUint(f[3], 16, 32)
-		if t != kind || (kind == unixStream && flags&soAcceptCon == 0) {
-			return true
-		}
-		found, _ = strconv.ParseUint(f[6], 10, 64)
-		return false
-	})
-	return found, err
-}
-
-// eachRow calls row with the fields of every line of a /proc/net table
-// after its header, until row returns false.
-func eachRow(path string, row func([]string) bool) error {
-	f, err := os.Open(path)
+	socks, err := procfs.UnixSockets()
 	if err != nil {
-		return err
+		return 0, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Scan() // the header
-	for sc.Scan() {
-		if !row(strings.Fields(sc.Text())) {
-			return nil
+	for _, s := range socks {
+		if s.Path != address || s.Type != kind || (kind == procfs.UnixStream && s.Flags&procfs.SOAcceptCon == 0) {
+			continue
 		}
+		return s.Inode, nil
 	}
-	return sc.Err()
+	return 0, nil
 }
 
 // member is a process of a group, from /proc/PID/stat.
@@ -161,18 +91,18 @@ func groupMembers(pgid int) []member {
 // parent does not (the server, not the children it forked, nor /bin/sh,
 // which holds no socket), or 0 when no process of the group holds it.
 func serverPID(pgid int, inode uint64) int {
-	link := fmt.Sprintf("socket:[%d]", inode)
+	link := procfs.SocketLink(inode)
 	holders := map[int]int{} // pid → ppid
 	for _, m := range groupMembers(pgid) {
 		if m.zombie {
 			continue
 		}
-		fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", m.pid))
+		fds, err := procfs.OpenFDs(m.pid)
 		if err != nil {
 			continue
 		}
 		for _, fd := range fds {
-			if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", m.pid, fd.Name())); err == nil && l == link {
+			if l, err := procfs.FDLink(m.pid, fd); err == nil && l == link {
 				holders[m.pid] = m.ppid
 				break
 			}

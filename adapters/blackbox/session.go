@@ -21,7 +21,6 @@ import (
 	"github.com/sockspec/sockspec/internal/procfs"
 	"github.com/sockspec/sockspec/internal/procgroup"
 	"github.com/sockspec/sockspec/spec/driver"
-	"github.com/sockspec/sockspec/spec/rules"
 )
 
 // session is one run of the program.
@@ -345,7 +344,7 @@ var signals = map[string]syscall.Signal{"SIGUSR1": syscall.SIGUSR1, "SIGALRM": s
 // Signal sends sig to the server's process, if its user vouched that it
 // survives them: a program that does not handle SIGUSR1 dies of it.
 func (s *session) Signal(ctx context.Context, sig string) error {
-	if !slices.Contains(s.o.Capabilities, rules.CapSignals) {
+	if !slices.Contains(s.o.Capabilities, driver.CapSignals) {
 		return &driver.UnsupportedError{What: "signals: the program was not vouched to survive SIGUSR1, SIGALRM and SIGUSR2 (capability \"signals\")"}
 	}
 	no, ok := signals[sig]

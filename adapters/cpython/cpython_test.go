@@ -7,13 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"go.uber.org/goleak"
-
 	"github.com/sockspec/sockspec/adapters/cpython"
+	"github.com/sockspec/sockspec/internal/testkit"
 	"github.com/sockspec/sockspec/spec"
+	"github.com/sockspec/sockspec/spec/driver"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestFindRefusesWhatIsNoInterpreter(t *testing.T) {
 	for which, want := range map[string]string{
@@ -29,11 +27,20 @@ func TestFindRefusesWhatIsNoInterpreter(t *testing.T) {
 	}
 }
 
+// The scheme's error is a nil target: no nil *process.Target hides in
+// the interface.
+func TestSchemeRefusesWithANilTarget(t *testing.T) {
+	target, err := cpython.Scheme().Open("", driver.OpenOptions{})
+	if target != nil || err == nil || !strings.Contains(err.Error(), "say which interpreter") {
+		t.Fatalf("Open(\"\") = %#v, %v; want nil and an error", target, err)
+	}
+}
+
 // Every installed interpreter compiles driver.py: one file for 2.7 to 3.13.
 func TestDriverCompilesOnEveryInstalledVersion(t *testing.T) {
 	versions := cpython.Versions()
 	if len(versions) == 0 {
-		t.Skip("no pyenv interpreters on this machine")
+		testkit.NoPython(t, "no pyenv interpreters on this machine")
 	}
 	dir := t.TempDir()
 	src := filepath.Join(dir, "driver.py")

@@ -3,22 +3,17 @@ package inproc
 import (
 	"bufio"
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
+	"github.com/sockspec/sockspec/internal/testkit"
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
 func TestMain(m *testing.M) {
-	ChildMain()
-	if os.Getenv("GORACE") == "" {
-		os.Setenv("GORACE", "atexit_sleep_ms=0")
-	}
-	goleak.VerifyTestMain(m)
+	ChildMain(nil)
+	testkit.Main(m)
 }
 
 const bound = 10 * time.Second
@@ -153,12 +148,27 @@ func TestForeignChild(t *testing.T) {
 	}
 }
 
-func TestRegisterMutationTwicePanics(t *testing.T) {
-	RegisterMutation("inproc-test-once", Mutation{})
-	defer func() {
-		if recover() == nil {
-			t.Fatal("a second registration under one name did not panic")
+// The schemes open the reference and the mutants they are given, and
+// name what is wrong with a name they cannot open.
+func TestSchemes(t *testing.T) {
+	known := Mutations{"ord03-test": {}}
+	reg := driver.NewRegistry(ReferenceScheme(), MutantScheme(known))
+	for _, tc := range []struct{ name, want string }{{"reference", "reference"}, {"", "reference"}, {"mutant:ord03-test", "mutant:ord03-test"}} {
+		target, err := reg.Open(tc.name, driver.OpenOptions{})
+		if err != nil || target.Info().Name != tc.want {
+			t.Errorf("Open(%q) = %v, %v; want %s", tc.name, target, err, tc.want)
 		}
-	}()
-	RegisterMutation("inproc-test-once", Mutation{})
+	}
+	for _, tc := range []struct{ name, want string }{
+		{"mutant:no-such", `unknown mutant "no-such"`},
+		{"reference:x", "write reference, or mutant:NAME"},
+		{"cpython:3.11", `unknown target "cpython:3.11": want reference or mutant:NAME`},
+	} {
+		if _, err := reg.Open(tc.name, driver.OpenOptions{}); err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("Open(%q): %v; want one line with %q", tc.name, err, tc.want)
+		}
+	}
+	if names := known.Names(); len(names) != 1 || names[0] != "ord03-test" {
+		t.Errorf("Names() = %v", names)
+	}
 }

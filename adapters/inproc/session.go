@@ -1,7 +1,6 @@
 package inproc
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sockspec/sockspec/internal/syncbuf"
 
 	"github.com/sockspec/sockspec/impl"
 	"github.com/sockspec/sockspec/spec/driver"
@@ -32,7 +33,7 @@ type session struct {
 	calls   sync.WaitGroup  // goroutines running server calls
 	bound   bool
 	mut     Mutation
-	stderr  lockedBuffer // the server's ErrorLog
+	stderr  syncbuf.Buffer // the server's ErrorLog
 	mu      sync.Mutex
 	closed  bool
 	foreign []*foreignChild // reaped on Close
@@ -393,21 +394,3 @@ func pythonSeconds(t impl.Timeout) string {
 
 // Stderr is what the server's handle_error reported, children included.
 func (s *session) Stderr() string { return s.stderr.String() }
-
-// lockedBuffer is a bytes.Buffer for concurrent writers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}

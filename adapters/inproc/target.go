@@ -5,6 +5,8 @@
 //
 // A program that starts forking sessions must call ChildMain first thing in
 // main (and in TestMain): a request child is a new run of the program.
+// ReferenceScheme and MutantScheme name these targets for a
+// driver.Registry.
 package inproc
 
 import (
@@ -12,16 +14,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"runtime"
-	"sort"
-	"sync"
+	"slices"
 	"syscall"
 	"time"
 
 	"github.com/sockspec/sockspec/impl"
 	"github.com/sockspec/sockspec/internal/inject"
 	"github.com/sockspec/sockspec/spec/driver"
-	"github.com/sockspec/sockspec/spec/rules"
 )
 
 // Mutation breaks the reference on purpose, for the mutants of package
@@ -43,52 +44,36 @@ type Mutation struct {
 	State func(st *driver.State)
 }
 
-var (
-	mutationsMu sync.Mutex
-	mutations   = map[string]Mutation{}
-)
+// Mutations are mutations by name: those a program's targets may name
+// (spec/mutants.Set has every mutant of the reference).
+type Mutations map[string]Mutation
 
-// RegisterMutation makes a mutation known by name, in this process and in
-// the request children of forking sessions (register it from an init
-// function, so that a child, a new run of the program, has it too).
-func RegisterMutation(name string, m Mutation) {
-	mutationsMu.Lock()
-	defer mutationsMu.Unlock()
-	if _, dup := mutations[name]; dup || name == "" {
-		panic(fmt.Sprintf("inproc: mutation %q registered twice, or without a name or a func", name))
-	}
-	mutations[name] = m
+// Names lists the mutations' names, sorted.
+func (m Mutations) Names() []string {
+	return slices.Sorted(maps.Keys(m))
 }
 
-// Mutations lists the registered mutation names, sorted.
-func Mutations() []string {
-	mutationsMu.Lock()
-	defer mutationsMu.Unlock()
-	var names []string
-	for n := range mutations {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
-func lookupMutation(name string) (Mutation, error) {
+// lookup finds the mutation name ("" is none: the reference itself).
+func (m Mutations) lookup(name string) (Mutation, error) {
 	if name == "" {
 		return Mutation{}, nil
 	}
-	mutationsMu.Lock()
-	defer mutationsMu.Unlock()
-	m, ok := mutations[name]
+	x, ok := m[name]
 	if !ok {
-		return Mutation{}, fmt.Errorf("inproc: no mutation named %q (known: %d registered; import spec/mutants)", name, len(mutations))
+		return Mutation{}, fmt.Errorf("inproc: no mutation named %q among the %d known: name one of spec/mutants", name, len(m))
 	}
-	return m, nil
+	return x, nil
 }
 
+// childMutations are the mutations a request child of this program may
+// rebuild by name: the ones the program gave ChildMain.
+var childMutations Mutations
+
 // Target is the reference in process. The zero value is the reference
-// itself; Mutation names a registered mutation to apply to every server.
+// itself; Mutation names one of Mutations, to apply to every server.
 type Target struct {
-	Mutation string
+	Mutation  string
+	Mutations Mutations
 	// ErrorLog, when set, also receives what the servers write to their
 	// standard error (handle_error's reports), as a process adapter's
 	// standard error would.
@@ -97,11 +82,11 @@ type Target struct {
 
 // capabilities of the reference: all of them.
 var capabilities = driver.Capabilities{
-	rules.CapTCP, rules.CapUDP, rules.CapUnixStream, rules.CapUnixDgram,
-	rules.CapThreading, rules.CapForking, rules.CapTrace, rules.CapServiceActions,
-	rules.CapContextManager, rules.CapBlockOnClose, rules.CapReusePort, rules.CapSocketTimeout,
-	rules.CapHandlerTimeout, rules.CapDaemonThreads, rules.CapMaxChildren,
-	rules.CapAcceptFaults, rules.CapSpawnFaults, rules.CapSignals, rules.CapForeignChild,
+	driver.CapTCP, driver.CapUDP, driver.CapUnixStream, driver.CapUnixDgram,
+	driver.CapThreading, driver.CapForking, driver.CapTrace, driver.CapServiceActions,
+	driver.CapContextManager, driver.CapBlockOnClose, driver.CapReusePort, driver.CapSocketTimeout,
+	driver.CapHandlerTimeout, driver.CapDaemonThreads, driver.CapMaxChildren,
+	driver.CapAcceptFaults, driver.CapSpawnFaults, driver.CapSignals, driver.CapForeignChild,
 }
 
 // Info describes the reference.
@@ -121,7 +106,7 @@ func (t *Target) Start(ctx context.Context, cfg driver.ServerConfig) (driver.Ses
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	mutate, err := lookupMutation(t.Mutation)
+	mutate, err := t.Mutations.lookup(t.Mutation)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +133,7 @@ func init() {
 		if p.HandleErrorRaises {
 			cfg.Overrides.HandleError = raisingHandleError
 		}
-		m, err := lookupMutation(p.Mutation)
+		m, err := childMutations.lookup(p.Mutation)
 		if err != nil {
 			return impl.Config{}, err
 		}
@@ -160,8 +145,14 @@ func init() {
 }
 
 // ChildMain runs a request child when this process is one, and returns
-// otherwise. Call it first thing in main and in TestMain.
-func ChildMain() { impl.ChildMain() }
+// otherwise. Call it first thing in main and in TestMain, with the
+// mutations the program's targets may name (nil for none): a request
+// child of a mutant's forking server is a new run of the program, and
+// rebuilds the mutation from its name.
+func ChildMain(known Mutations) {
+	childMutations = known
+	impl.ChildMain()
+}
 
 // raisingHandleError reports the error as the default does, then fails.
 func raisingHandleError(s *impl.Server, r *impl.Request, err error) error {

@@ -4,17 +4,15 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
+	"github.com/sockspec/sockspec/internal/testkit"
 	"github.com/sockspec/sockspec/spec/driver"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func hostile(name string) *Target {
 	path, _ := filepath.Abs(filepath.Join("testdata", "hostile", name+".sh"))
@@ -73,9 +71,11 @@ func TestHostileAdapters(t *testing.T) {
 			var r driver.Result
 			if tc.name == "event-flood" {
 				// The flood breaks the session while nothing is asked.
-				deadline := time.Now().Add(10 * time.Second)
-				for s.(*session).p.failure() == nil && time.Now().Before(deadline) {
-					time.Sleep(10 * time.Millisecond)
+				testkit.WaitFor(t, 10*time.Second, "the event flood to break the session", func() bool {
+					return s.(*session).p.failure() != nil
+				})
+				if err := s.(*session).p.failure(); !strings.Contains(err.Error(), tc.cmdErr) {
+					t.Fatalf("the session broke with %v; want an error saying %q", err, tc.cmdErr)
 				}
 			}
 			r, err = s.HandleRequest(cctx)
@@ -130,5 +130,35 @@ func TestKillAll(t *testing.T) {
 	}
 	if !groupGone(pgid) {
 		t.Fatal("children outlived KillAll")
+	}
+}
+
+// process: splits a command line; reference-process runs sockspec's
+// adapter command, with a known mutant only.
+func TestSchemes(t *testing.T) {
+	reg := driver.NewRegistry(Scheme(), ReferenceScheme([]string{"ord03-x"}))
+	o := driver.OpenOptions{Sockspec: "/bin/sockspec"}
+	for name, want := range map[string][]string{
+		"process:./adapter --flag":  {"./adapter", "--flag"},
+		"reference-process":         {"/bin/sockspec", "adapter"},
+		"reference-process:ord03-x": {"/bin/sockspec", "adapter", "--mutation", "ord03-x"},
+	} {
+		target, err := reg.Open(name, o)
+		if err != nil || !slices.Equal(target.(*Target).Argv, want) {
+			t.Errorf("Open(%q) = %v, %v; want argv %q", name, target, err, want)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		o    driver.OpenOptions
+		want string
+	}{
+		{"process:  ", o, "names no command: write process:COMMAND ARGS"},
+		{"reference-process:no-such", o, `unknown mutant "no-such"`},
+		{"reference-process", driver.OpenOptions{}, "this program is not sockspec"},
+	} {
+		if _, err := reg.Open(tc.name, tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Open(%q): %v; want %q", tc.name, err, tc.want)
+		}
 	}
 }

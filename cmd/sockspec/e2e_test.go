@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sockspec/sockspec/internal/procfs"
+	"github.com/sockspec/sockspec/internal/testkit"
 	"github.com/sockspec/sockspec/spec/rules"
 )
 
@@ -491,26 +493,23 @@ func interruptOnceRunning(t *testing.T, cmd *exec.Cmd, path string, ready func(a
 		}
 		return false
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for !running() {
-		if time.Now().After(deadline) {
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil { // the wait below failed the test
 			cmd.Process.Kill()
 			cmd.Wait()
-			t.Fatal("the adapter never started")
 		}
-		time.Sleep(10 * time.Millisecond) // polling /proc: nothing to wait on
-	}
+	})
+	testkit.WaitFor(t, 20*time.Second, "the adapter to start", running)
 	cmd.Process.Signal(os.Interrupt)
 }
 
 // expectGone fails the test when the adapter path still runs 20 s on.
 func expectGone(t *testing.T, path string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for len(processesRunning(path)) > 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond) // polling /proc: nothing to wait on
-	}
-	if left := processesRunning(path); len(left) > 0 {
-		t.Fatalf("adapter processes outlived the interrupted run: %v", left)
-	}
+	testkit.WaitForNoError(t, 20*time.Second, "the adapter processes to end with the interrupted run", func() error {
+		if left := processesRunning(path); len(left) > 0 {
+			return fmt.Errorf("still running: %v", left)
+		}
+		return nil
+	})
 }

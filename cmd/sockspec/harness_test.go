@@ -5,18 +5,19 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sockspec/sockspec/internal/procfs"
+	"github.com/sockspec/sockspec/internal/testkit"
 )
 
 // Bounds of the waits of the end-to-end tests. They are generous: each
@@ -26,7 +27,6 @@ const (
 	ioTimeout    = 5 * time.Second  // one client exchange
 	exitTimeout  = 10 * time.Second // from a signal to the exit
 	procTimeout  = 5 * time.Second  // until /proc shows what is expected
-	procPoll     = 5 * time.Millisecond
 )
 
 // serverProc is a running "sockspec serve". Its standard output and error
@@ -44,8 +44,8 @@ type serverProc struct {
 	rest       bytes.Buffer  // stdout after the first line; read after outDone
 	errLines   chan string   // stderr, line by line, for waitStderr
 	quit       chan struct{} // stops the stderr reader from blocking on errLines
-	errMu      sync.Mutex
-	errText    strings.Builder // all of stderr, for messages
+	// errText is all of stderr, for messages.
+	errText testkit.Buffer
 }
 
 // startServer runs "sockspec serve ARGS" and returns once it printed its
@@ -117,9 +117,7 @@ func (s *serverProc) readStderr() {
 	defer close(s.errLines)
 	sc := bufio.NewScanner(s.errR)
 	for sc.Scan() {
-		s.errMu.Lock()
-		s.errText.WriteString(sc.Text() + "\n")
-		s.errMu.Unlock()
+		s.errText.Write([]byte(sc.Text() + "\n"))
 		select {
 		case s.errLines <- sc.Text():
 		case <-s.quit:
@@ -130,8 +128,6 @@ func (s *serverProc) readStderr() {
 func (s *serverProc) pid() int { return s.cmd.Process.Pid }
 
 func (s *serverProc) stderr() string {
-	s.errMu.Lock()
-	defer s.errMu.Unlock()
 	return s.errText.String()
 }
 
@@ -261,9 +257,9 @@ func childrenOf(pid int) []procStat {
 // returns them. /proc gives no event to wait on, hence the short poll.
 func waitChildren(t *testing.T, pid, n int) []procStat {
 	t.Helper()
-	deadline := time.Now().Add(procTimeout)
-	for {
-		cs := childrenOf(pid)
+	var cs []procStat
+	testkit.WaitForNoError(t, procTimeout, fmt.Sprintf("process %d to have %d live children", pid, n), func() error {
+		cs = childrenOf(pid)
 		live := 0
 		for _, c := range cs {
 			if c.State != 'Z' {
@@ -271,30 +267,24 @@ func waitChildren(t *testing.T, pid, n int) []procStat {
 			}
 		}
 		if len(cs) == n && live == n {
-			return cs
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d has children %+v after %v, want %d live ones", pid, cs, procTimeout, n)
-		}
-		time.Sleep(procPoll)
-	}
+		return fmt.Errorf("children %+v", cs)
+	})
+	return cs
 }
 
 // waitGone waits until no process has pid any more: it exited and was
 // reaped.
 func waitGone(t *testing.T, pid int) {
 	t.Helper()
-	deadline := time.Now().Add(procTimeout)
-	for {
+	testkit.WaitForNoError(t, procTimeout, fmt.Sprintf("process %d to be gone", pid), func() error {
 		st, err := readProcStat(pid)
 		if errors.Is(err, os.ErrNotExist) {
-			return
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d is still there after %v: %+v (err %v)", pid, procTimeout, st, err)
-		}
-		time.Sleep(procPoll)
-	}
+		return fmt.Errorf("%+v (err %v)", st, err)
+	})
 }
 
 // request sends msg to a server of the given family at addr and returns

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/sockspec/sockspec/impl"
+	"github.com/sockspec/sockspec/adapters/inproc"
 )
 
 // command is one subcommand.
@@ -47,12 +47,16 @@ var commands = []command{
 	rulesCommand,
 	serveCommand,
 	adapterCommand,
+	networkCommand,
+	proxyCommand,
 }
 
 func main() {
 	// A forking server's request child is this program run again: it must
-	// serve its request before anything else happens, flags included.
-	impl.ChildMain()
+	// serve its request before anything else happens, flags included
+	// (inproc.ChildMain serves the recipes of serve too; a mutant's child
+	// finds its mutation among mutations()).
+	inproc.ChildMain(mutations())
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

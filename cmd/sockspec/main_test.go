@@ -15,17 +15,14 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/sockspec/sockspec/impl"
+	"github.com/sockspec/sockspec/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
 	// In-process forking servers re-execute this test binary for each
 	// request child.
 	impl.ChildMain()
-	// A request child of this binary is a race-enabled program too, and
-	// such a program sleeps a second at exit by default, waiting for late
-	// race reports; in-process forking tests would wait for that sleep.
-	os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
-	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) { removeBinary() }))
+	testkit.Main(m, goleak.Cleanup(func(int) { removeBinary() }))
 }
 
 // buildTimeout bounds the one build of the binary for end-to-end tests.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sockspec/sockspec/adapters/cpython"
 	"github.com/sockspec/sockspec/spec"
+	"github.com/sockspec/sockspec/spec/driver"
 	"github.com/sockspec/sockspec/spec/rules"
 )
 
@@ -92,7 +93,7 @@ func runMatrix(ctx context.Context, e env) int {
 		names = append(names, n)
 	}
 	for _, n := range names {
-		if _, err := spec.ResolveTarget(n); err != nil {
+		if _, err := openTarget(n, driver.OpenOptions{}); err != nil {
 			fmt.Fprintf(e.Stderr, "sockspec matrix: --targets: %v\n", err)
 			return 2
 		}

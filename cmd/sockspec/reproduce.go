@@ -50,7 +50,7 @@ at least when an outcome changed from run to run.
 func runReproduce(ctx context.Context, e env) int {
 	fs := flag.NewFlagSet("reproduce", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var o spec.Options
+	var o spec.Config
 	list := fs.Bool("list", false, "")
 	targetName := fs.String("target", "reference", "")
 	exec := execFlags(fs)
@@ -92,7 +92,7 @@ func runReproduce(ctx context.Context, e env) int {
 	if code != 0 {
 		return code
 	}
-	o.Target = target
+	o.Target, o.TargetArgs = target, targetArgs
 	if o.Expectations, err = loadExpectations(*expect, target); err != nil {
 		fmt.Fprintf(e.Stderr, "sockspec reproduce: --expectations: %v\n", err)
 		return 2
@@ -108,9 +108,9 @@ func runReproduce(ctx context.Context, e env) int {
 		return repeated(ctx, e, "reproduce", e.Args, *repeat, o.ReportDir, o.Seed)
 	}
 	o.LabelFilter = c.LabelFilter()
-	spec.KeepTimelines(true)
+	o.KeepTimelines = true
 	defer killOnInterrupt()()
-	spec.SetSummaryWriter(io.Discard)
+	o.Summary = io.Discard
 	v, err := spec.Run(o)
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "sockspec reproduce: %v\n", err)

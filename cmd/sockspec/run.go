@@ -10,13 +10,11 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/sockspec/sockspec/adapters/blackbox"
 	"github.com/sockspec/sockspec/adapters/cpython"
 	"github.com/sockspec/sockspec/adapters/process"
 	"github.com/sockspec/sockspec/internal/procgroup"
 	"github.com/sockspec/sockspec/spec"
 	"github.com/sockspec/sockspec/spec/driver"
-	_ "github.com/sockspec/sockspec/spec/mutants" // mutant:NAME targets
 )
 
 // runCommand runs the specification suite against a target.
@@ -89,11 +87,11 @@ changed from run to run.
 func runRun(ctx context.Context, e env) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var o spec.Options
+	var o spec.Config
 	targetName := fs.String("target", "reference", "")
 	exec := execFlags(fs)
 	fs.StringVar(&o.LabelFilter, "label-filter", "", "")
-	fs.StringVar(&o.FocusRegexp, "focus", "", "")
+	fs.StringVar(&o.Focus, "focus", "", "")
 	fs.Int64Var(&o.Seed, "seed", 0, "")
 	fs.StringVar(&o.ReportDir, "report-dir", "", "")
 	fs.BoolVar(&o.Verbose, "v", false, "")
@@ -111,11 +109,11 @@ func runRun(ctx context.Context, e env) int {
 		fmt.Fprintf(e.Stderr, "sockspec run: --repeat %d: give the number of runs, 1 or more\n", *repeat)
 		return 2
 	}
-	target, _, code := prepareTarget(e, "run", *targetName, exec(), *validate)
+	target, targetArgs, code := prepareTarget(e, "run", *targetName, exec(), *validate)
 	if code != 0 {
 		return code
 	}
-	o.Target = target
+	o.Target, o.TargetArgs = target, targetArgs
 	var err error
 	if o.Expectations, err = loadExpectations(*expect, target); err != nil {
 		fmt.Fprintf(e.Stderr, "sockspec run: --expectations: %v\n", err)
@@ -132,7 +130,7 @@ func runRun(ctx context.Context, e env) int {
 		return repeated(ctx, e, "run", e.Args, *repeat, o.ReportDir, o.Seed)
 	}
 	defer killOnInterrupt()()
-	spec.SetSummaryWriter(e.Stdout)
+	o.Summary = e.Stdout
 	v, err := spec.Run(o)
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "sockspec run: %v\n", err)
@@ -155,8 +153,8 @@ func exitStatus(v *spec.Verdict) int {
 // prepareTarget resolves the --target of command and checks it can run.
 // It returns the target, the arguments that name it again (for rerun
 // commands) and, for a bad target, the exit status.
-func prepareTarget(e env, command, name string, exec blackbox.Options, validate bool) (driver.Target, string, int) {
-	target, err := spec.ResolveTargetWith(name, exec)
+func prepareTarget(e env, command, name string, exec driver.OpenOptions, validate bool) (driver.Target, string, int) {
+	target, err := openTarget(name, exec)
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "sockspec %s: --target: %v\n", command, err)
 		return nil, "", 2
@@ -174,25 +172,24 @@ func prepareTarget(e env, command, name string, exec blackbox.Options, validate 
 	args := "--target " + spec.ShellQuote(name)
 	if strings.HasPrefix(name, "exec:") {
 		args += fmt.Sprintf(" --family %s --dispatch %s", exec.Family, exec.Dispatch)
-		if len(exec.Capabilities) > 0 {
-			args += " --vouch " + strings.Join(exec.Capabilities, ",")
+		if len(exec.Vouch) > 0 {
+			args += " --vouch " + strings.Join(exec.Vouch, ",")
 		}
 	}
-	spec.SetTargetArgs(args)
 	return target, args, 0
 }
 
 // execFlags declares the flags that describe an exec: target and returns
 // their values once parsed.
-func execFlags(fs *flag.FlagSet) func() blackbox.Options {
+func execFlags(fs *flag.FlagSet) func() driver.OpenOptions {
 	family := fs.String("family", "tcp", "")
 	dispatch := fs.String("dispatch", "sync", "")
 	vouch := fs.String("vouch", "", "")
-	return func() blackbox.Options {
-		o := blackbox.Options{Family: driver.Family(*family), Dispatch: driver.Dispatch(*dispatch)}
+	return func() driver.OpenOptions {
+		o := driver.OpenOptions{Family: driver.Family(*family), Dispatch: driver.Dispatch(*dispatch)}
 		for _, c := range strings.Split(*vouch, ",") {
 			if c = strings.TrimSpace(c); c != "" {
-				o.Capabilities = append(o.Capabilities, c)
+				o.Vouch = append(o.Vouch, c)
 			}
 		}
 		return o

@@ -15,33 +15,16 @@ import (
 	"time"
 
 	"github.com/sockspec/sockspec/impl"
+	"github.com/sockspec/sockspec/internal/testkit"
 )
-
-// lockedBuffer is a strings.Builder safe for the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // startServe runs serve in this process and returns the address it printed
 // and a stop function that cancels it and returns its result.
-func startServe(t *testing.T, cfg serveConfig) (addr string, stderr *lockedBuffer, stop func() error) {
+func startServe(t *testing.T, cfg serveConfig) (addr string, stderr *testkit.Buffer, stop func() error) {
 	t.Helper()
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
-	stderr = &lockedBuffer{}
+	stderr = &testkit.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- serve(ctx, cfg, pw, stderr, nil)
@@ -147,7 +130,7 @@ func TestServeBindErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.cfg.Handler, tc.cfg.PollInterval = "echo", time.Second
-			var stdout, stderr lockedBuffer
+			var stdout, stderr testkit.Buffer
 			err := serve(context.Background(), tc.cfg, &stdout, &stderr, nil)
 			if err == nil {
 				t.Fatal("serve succeeded, want a bind error")

@@ -1,16 +1,18 @@
 package osfault
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/sockspec/sockspec/internal/procfs"
 )
 
 // ErrNoPidsCgroup is the error, wrapped with the reason, of a machine that
@@ -32,31 +34,23 @@ type hierarchy struct {
 // cgroupMounts lists the mounted cgroup2 hierarchies, then the cgroup v1
 // ones that carry the pids controller, from /proc/self/mountinfo.
 func cgroupMounts() ([]hierarchy, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	mounts, err := procfs.Mounts()
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var v2, v1 []hierarchy
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS...] - FSTYPE SOURCE SUPEROPTIONS
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		pf, qf := strings.Fields(pre), strings.Fields(post)
-		if !ok || len(pf) < 5 || len(qf) < 3 {
-			continue
-		}
-		h := hierarchy{root: unescapeMount(pf[3]), mount: unescapeMount(pf[4])}
+	for _, m := range mounts {
+		h := hierarchy{root: m.Root, mount: m.MountPoint}
 		switch {
-		case qf[0] == "cgroup2":
+		case m.FSType == "cgroup2":
 			h.version = 2
 			v2 = append(v2, h)
-		case qf[0] == "cgroup" && hasWord(qf[2], ',', "pids"):
+		case m.FSType == "cgroup" && hasWord(m.SuperOptions, ',', "pids"):
 			h.version = 1
 			v1 = append(v1, h)
 		}
 	}
-	return append(v2, v1...), sc.Err()
+	return append(v2, v1...), nil
 }
 
 func hasWord(list string, sep byte, w string) bool {
@@ -66,22 +60,6 @@ func hasWord(list string, sep byte, w string) bool {
 		}
 	}
 	return false
-}
-
-// unescapeMount undoes mountinfo's octal escapes, such as \040 for a space.
-func unescapeMount(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // prepare says why h cannot hold a pids-limited child group, or makes it
@@ -182,21 +160,17 @@ func (g *PidsCgroup) Path() string { return g.dir }
 
 // originOf is the directory of the group pid is in now, in g's hierarchy.
 func (g *PidsCgroup) originOf(pid int) string {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	groups, err := procfs.Cgroups(pid)
 	if err != nil {
 		return g.h.mount
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		// ID:CONTROLLERS:PATH; cgroup2's line is 0::PATH.
-		f := strings.SplitN(line, ":", 3)
-		if len(f) != 3 {
-			continue
-		}
-		mine := (g.h.version == 2 && f[0] == "0" && f[1] == "") || (g.h.version == 1 && hasWord(f[1], ',', "pids"))
+	for _, c := range groups {
+		mine := (g.h.version == 2 && c.HierarchyID == 0 && len(c.Controllers) == 0) ||
+			(g.h.version == 1 && slices.Contains(c.Controllers, "pids"))
 		if !mine {
 			continue
 		}
-		rel, err := filepath.Rel(g.h.root, f[2])
+		rel, err := filepath.Rel(g.h.root, c.Path)
 		if err != nil || strings.HasPrefix(rel, "..") {
 			return g.h.mount
 		}

@@ -1,7 +1,6 @@
 package osfault
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -13,26 +12,15 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
-	"github.com/sockspec/sockspec/internal/pyenv"
+	"github.com/sockspec/sockspec/internal/testkit"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // lineWait bounds every wait for a line of a Python child.
 const lineWait = 10 * time.Second
 
-// pythons finds the real interpreter binaries (not pyenv's shims) that the
-// tests run their snippets with: pyenv's newest 3.x and its 2.7, else the
-// system python3.
-func pythons(t *testing.T) []string {
-	out := pyenv.Available("3.11", "2.7")
-	if len(out) == 0 {
-		t.Skip("no Python interpreter: neither pyenv's 3.11 or 2.7 nor /usr/bin/python3")
-	}
-	return out
-}
+// pythons are the interpreters the tests run their snippets with: 3.11
+// and 2.7, else the system python3.
+func pythons(t *testing.T) []string { return testkit.Pythons(t, "3.11", "2.7") }
 
 // eachPython runs f as a subtest per interpreter.
 func eachPython(t *testing.T, f func(t *testing.T, python string)) {
@@ -57,7 +45,7 @@ type child struct {
 	cmd   *exec.Cmd
 	pid   int
 	stdin *os.File
-	lines chan string // its stdout, line by line; closed at EOF
+	out   *testkit.Lines // its stdout
 }
 
 // startPython runs testdata/script with python, in its own process group.
@@ -84,23 +72,14 @@ func startPython(t *testing.T, python, script string, args ...string) *child {
 		cancel()
 		t.Fatalf("starting %s %s: %v", python, script, err)
 	}
-	c := &child{t: t, cmd: cmd, pid: cmd.Process.Pid, stdin: inW, lines: make(chan string, 1000)}
-	readerDone := make(chan struct{})
-	go func() {
-		defer close(readerDone)
-		defer close(c.lines)
-		defer outR.Close()
-		sc := bufio.NewScanner(outR)
-		for sc.Scan() {
-			c.lines <- sc.Text()
-		}
-	}()
+	name := fmt.Sprintf("the output of %s (process %d)", script, cmd.Process.Pid)
+	c := &child{t: t, cmd: cmd, pid: cmd.Process.Pid, stdin: inW, out: testkit.ReadLines(t, name, outR, lineWait)}
 	t.Cleanup(func() {
 		cancel() // kills the whole group
 		_ = cmd.Wait()
 		inW.Close()
 		select {
-		case <-readerDone:
+		case <-c.out.Done():
 		case <-time.After(lineWait):
 			t.Errorf("the stdout of %s stayed open %v after its group was killed", script, lineWait)
 		}
@@ -111,16 +90,7 @@ func startPython(t *testing.T, python, script string, args ...string) *child {
 // next is the child's next line of output.
 func (c *child) next() string {
 	c.t.Helper()
-	select {
-	case l, ok := <-c.lines:
-		if !ok {
-			c.t.Fatalf("process %d ended its output", c.pid)
-		}
-		return l
-	case <-time.After(lineWait):
-		c.t.Fatalf("process %d printed nothing within %v", c.pid, lineWait)
-	}
-	return ""
+	return c.out.Next()
 }
 
 // ask writes a request line and returns the answer line.

@@ -3,11 +3,11 @@ package osfault
 import (
 	"errors"
 	"fmt"
-	"os"
-	"strconv"
 	"sync"
 	"syscall"
 	"unsafe"
+
+	"github.com/sockspec/sockspec/internal/procfs"
 )
 
 // Limit is a resource limit as prlimit64 reads and writes it. Unlimited
@@ -70,15 +70,13 @@ func SetNofile(pid int, l Limit) error {
 // lowestFreeFD is the descriptor number the kernel gives pid's next
 // descriptor: the lowest one not open.
 func lowestFreeFD(pid int) (int, error) {
-	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	fds, err := procfs.OpenFDs(pid)
 	if err != nil {
 		return 0, fmt.Errorf("osfault: reading the descriptors of process %d: %w", pid, err)
 	}
-	open := make(map[int]bool, len(ents))
-	for _, e := range ents {
-		if n, err := strconv.Atoi(e.Name()); err == nil {
-			open[n] = true
-		}
+	open := make(map[int]bool, len(fds))
+	for _, n := range fds {
+		open[n] = true
 	}
 	fd := 0
 	for open[fd] {

@@ -6,15 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/sockspec/sockspec/internal/procfs"
 )
 
 // Injection is a syscall fault that strace makes in a traced process.
@@ -129,11 +129,11 @@ func StraceAvailable() error {
 	if _, err := exec.LookPath("strace"); err != nil {
 		return fmt.Errorf("osfault: strace is not installed (%v): install it (apt-get install strace)", err)
 	}
-	b, err := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope")
+	scope, err := procfs.PtraceScope()
 	if err != nil {
 		return nil // no Yama: classic ptrace rules, where root may attach
 	}
-	switch scope := strings.TrimSpace(string(b)); scope {
+	switch scope {
 	case "0":
 		return nil
 	case "3":
@@ -151,17 +151,8 @@ const capSysPtrace = 19
 
 // hasCap reports whether this process has capability c in its effective set.
 func hasCap(c uint) bool {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
-			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			return err == nil && n&(1<<c) != 0
-		}
-	}
-	return false
+	caps, err := procfs.EffectiveCaps()
+	return err == nil && caps&(1<<c) != 0
 }
 
 // Firing is one injection that strace made.
@@ -212,7 +203,7 @@ func Attach(ctx context.Context, pid int, inj Injection) (*Tracer, error) {
 	if pid <= 0 {
 		return nil, fmt.Errorf("osfault: Attach(%d): not a process ID", pid)
 	}
-	if _, err := os.Stat(fmt.Sprintf("/proc/%d/task", pid)); err != nil {
+	if _, err := procfs.TaskIDs(pid); err != nil {
 		return nil, fmt.Errorf("osfault: Attach(%d): no such process (%v)", pid, err)
 	}
 	args := append([]string{"-f", "-ttt", "-o", "/dev/stdout", "-p", strconv.Itoa(pid)}, inj.straceArgs()...)
@@ -287,20 +278,18 @@ func (t *Tracer) waitAttached(ctx context.Context) error {
 
 // untraced lists the threads of pid whose tracer is not tracer.
 func untraced(pid int, tracer string) ([]string, error) {
-	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/[0-9]*", pid))
-	if err != nil || len(tasks) == 0 {
+	tids, err := procfs.TaskIDs(pid)
+	if err != nil {
 		return nil, fmt.Errorf("process %d is gone", pid)
 	}
 	var left []string
-	for _, task := range tasks {
-		b, err := os.ReadFile(filepath.Join(task, "status"))
+	for _, tid := range tids {
+		by, err := procfs.TracerPID(pid, tid)
 		if err != nil {
 			continue // the thread ended
 		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "TracerPid:"); ok && strings.TrimSpace(v) != tracer {
-				left = append(left, filepath.Base(task))
-			}
+		if strconv.Itoa(by) != tracer {
+			left = append(left, strconv.Itoa(tid))
 		}
 	}
 	return left, nil

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sockspec/sockspec/internal/testkit"
 )
 
 func needStrace(t *testing.T) {
@@ -165,15 +167,11 @@ func TestAttachToBlockedAccept(t *testing.T) {
 // waitBlocked waits until pid's main thread sleeps in a syscall.
 func waitBlocked(t *testing.T, pid int) {
 	t.Helper()
-	deadline := time.Now().Add(lineWait)
-	for time.Now().Before(deadline) {
+	testkit.WaitFor(t, lineWait, fmt.Sprintf("process %d to block", pid), func() bool {
 		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if i := strings.LastIndexByte(string(b), ')'); i > 0 && strings.HasPrefix(string(b[i:]), ") S") {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("process %d did not block within %v", pid, lineWait)
+		i := strings.LastIndexByte(string(b), ')')
+		return i > 0 && strings.HasPrefix(string(b[i:]), ") S")
+	})
 }
 
 // Every thread is traced when Attach returns, and the when= count is per

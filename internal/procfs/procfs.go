@@ -1,6 +1,12 @@
 // Package procfs reads what a process holds from Linux's /proc: its
-// descriptors, children and zombies, threads and CPU time. The hygiene
-// oracle and the black-box targets judge servers by it from outside.
+// descriptors, children and zombies, threads and CPU time; and what the
+// kernel says of sockets, cgroups, ptrace and its network counters. The
+// hygiene oracle and the black-box targets judge servers by it from
+// outside, and the outside fault injectors find their way with it.
+//
+// It is the one package that reads /proc: every reader has a name that
+// says what it reads, and what it parses is tested on the files of
+// testdata/proc. TestNoProcOutside keeps it so.
 package procfs
 
 import (
@@ -106,13 +112,13 @@ func Inspect(pid int) (driver.Hygiene, error) {
 	if up, err := uptime(); err == nil {
 		h.Age = up - time.Duration(st.StartTicks)*time.Second/clockTicks
 	}
-	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	fds, err := OpenFDs(pid)
 	if err != nil {
 		return driver.Hygiene{}, err
 	}
 	h.FDs = len(fds)
 	for _, fd := range fds {
-		if name, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil {
+		if name, err := FDLink(pid, fd); err == nil {
 			h.FDNames = append(h.FDNames, name)
 		}
 	}

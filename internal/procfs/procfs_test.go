@@ -1,7 +1,6 @@
 package procfs
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -15,25 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
-	"github.com/sockspec/sockspec/internal/pyenv"
+	"github.com/sockspec/sockspec/internal/testkit"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // bound is the longest any wait of these tests may take.
 const bound = 10 * time.Second
-
-// interpreters are the real Python binaries (not pyenv's shims) to run
-// testdata/blocked.py with: pyenv's 3.11 and 2.7, else the system python3.
-func interpreters(t *testing.T) []string {
-	out := pyenv.Available("3.11", "2.7")
-	if len(out) == 0 {
-		t.Skip("no Python interpreter: neither pyenv's 3.11 or 2.7 nor /usr/bin/python3")
-	}
-	return out
-}
 
 // blockedChild runs testdata/blocked.py mode in its own process group,
 // waits for its "ready", and kills and reaps the group at the test's end.
@@ -52,48 +37,16 @@ func blockedChild(t *testing.T, python, mode string) int {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	ready := make(chan bool, 1)
-	go func() {
-		line, _ := bufio.NewReader(out).ReadString('\n')
-		ready <- line == "ready\n"
-	}()
-	select {
-	case ok := <-ready:
-		if !ok {
-			t.Fatalf("blocked.py %s did not say ready", mode)
-		}
-	case <-time.After(bound):
-		cancel()
-		<-ready
-		t.Fatalf("blocked.py %s said nothing within %v", mode, bound)
+	if line := testkit.ReadLines(t, "blocked.py "+mode, out, bound).Next(); line != "ready" {
+		t.Fatalf("blocked.py %s said %q, not ready", mode, line)
 	}
 	return cmd.Process.Pid
-}
-
-// eventually polls cond, whose truth /proc gives no event for, until it
-// holds or bound has gone.
-func eventually(t *testing.T, what string, cond func() (bool, error)) {
-	t.Helper()
-	deadline := time.Now().Add(bound)
-	for {
-		ok, err := cond()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, bound)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // Python's select.select is glibc's select, which calls pselect6 on
 // x86_64; select.poll calls poll; accept is accept4 on 3.x, accept on 2.7.
 func TestBlockedIn(t *testing.T) {
-	for _, py := range interpreters(t) {
+	for _, py := range testkit.Pythons(t, "3.11", "2.7") {
 		accept := "accept4"
 		if strings.HasSuffix(py, "2.7") {
 			accept = "accept"
@@ -108,9 +61,12 @@ func TestBlockedIn(t *testing.T) {
 					t.Skipf("the syscalls of the Python waits are measured on amd64, this is %s", runtime.GOARCH)
 				}
 				pid := blockedChild(t, py, tc.mode)
-				eventually(t, fmt.Sprintf("process %d blocked in %s", pid, tc.in), func() (bool, error) {
+				testkit.WaitForNoError(t, bound, fmt.Sprintf("process %d blocked in %s", pid, tc.in), func() error {
 					in, err := BlockedIn(pid, tc.in)
-					return len(in) == 1 && in[0].TID == pid, err
+					if err == nil && (len(in) != 1 || in[0].TID != pid) {
+						err = fmt.Errorf("BlockedIn = %+v", in)
+					}
+					return err
 				})
 				if in, _ := BlockedIn(pid, "futex", "epoll_wait"); len(in) > 0 {
 					t.Fatalf("BlockedIn(futex, epoll_wait) = %+v of a process in %s", in, tc.in)
@@ -188,10 +144,13 @@ func TestSyscallTables(t *testing.T) {
 
 // Inspect counts a real child's descriptors, its live child and its zombie.
 func TestInspect(t *testing.T) {
-	pid := blockedChild(t, interpreters(t)[0], "family")
-	eventually(t, "one zombie and one live child", func() (bool, error) {
+	pid := blockedChild(t, testkit.Pythons(t, "3.11", "2.7")[0], "family")
+	testkit.WaitForNoError(t, bound, "one zombie and one live child", func() error {
 		h, err := Inspect(pid)
-		return h.Zombies == 1 && h.Children == 1, err
+		if err == nil && (h.Zombies != 1 || h.Children != 1) {
+			err = fmt.Errorf("%d zombies, %d live children", h.Zombies, h.Children)
+		}
+		return err
 	})
 	h, err := Inspect(pid)
 	if err != nil {

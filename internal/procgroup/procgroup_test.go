@@ -12,11 +12,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // members lists the pids of every process of group pgid that /proc shows,
 // zombies included.

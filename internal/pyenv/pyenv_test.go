@@ -5,11 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-
-	"go.uber.org/goleak"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // A fake pyenv root: the newest patch wins, odd directories are skipped,
 // a version without its binary does not count.

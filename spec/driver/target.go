@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// Capabilities is the set of capability names a target has (the constants
-// of package rules: "tcp", "forking", "trace", …).
+// Capabilities is the set of capability names a target has (the Cap…
+// constants: "tcp", "forking", "trace", …).
 type Capabilities []string
 
 // Has reports whether every name is in c.

@@ -271,7 +271,7 @@ func (m Message) check(strict bool) error {
 		}
 		if strict {
 			for _, c := range m.Capabilities {
-				if !slices.Contains(knownCapabilities, c) {
+				if !KnownCapability(c) {
 					return bad("capabilities", "unknown capability %q", c)
 				}
 			}
@@ -329,16 +329,6 @@ func checkException(field string, e *Exception, strict bool) error {
 	}
 	return nil
 }
-
-// knownCapabilities are the capability spellings of PROTOCOL.md; package
-// rules holds the same list (a test keeps them equal), which this package
-// may not import.
-var knownCapabilities = []string{"tcp", "udp", "unix_stream", "unix_dgram", "threading", "forking", "trace",
-	"service_actions", "context_manager", "block_on_close", "allow_reuse_port", "socket_timeout", "handler_timeout",
-	"daemon_threads", "max_children", "signals", "fault.accept", "fault.spawn", "foreign_child"}
-
-// KnownCapabilities returns the capability spellings of the protocol.
-func KnownCapabilities() []string { return slices.Clone(knownCapabilities) }
 
 func clip(b []byte) string {
 	if len(b) > 120 {

@@ -14,9 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/sockspec/sockspec/adapters/inproc"
+	"github.com/sockspec/sockspec/internal/testkit"
 	"github.com/sockspec/sockspec/spec"
 	"github.com/sockspec/sockspec/spec/mutants"
 	"github.com/sockspec/sockspec/spec/rules"
@@ -29,11 +28,11 @@ import (
 const envRun = "SOCKSPEC_MUTANT_RUN"
 
 func TestMain(m *testing.M) {
-	inproc.ChildMain()
+	inproc.ChildMain(mutants.Set())
 	if run := os.Getenv(envRun); run != "" {
 		os.Exit(runOne(run))
 	}
-	goleak.VerifyTestMain(m)
+	testkit.Main(m)
 }
 
 func runOne(run string) int {
@@ -42,8 +41,8 @@ func runOne(run string) int {
 		fmt.Fprintf(os.Stderr, "%s=%q: want MUTANT RULE DIR\n", envRun, run)
 		return 2
 	}
-	spec.SetSummaryWriter(io.Discard)
-	_, err := spec.Run(spec.Options{Target: &inproc.Target{Mutation: f[0]}, LabelFilter: "rule:" + f[1], ReportDir: f[2]})
+	target := &inproc.Target{Mutation: f[0], Mutations: mutants.Set()}
+	_, err := spec.Run(spec.Config{Target: target, LabelFilter: "rule:" + f[1], ReportDir: f[2], Summary: io.Discard})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2

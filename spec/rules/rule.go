@@ -9,7 +9,8 @@
 //
 // The registry is code; rules.golden.json mirrors it, and a test keeps the
 // two equal, so that a change of the contract shows in review as a change
-// of that file. The package imports the standard library only: adapters in
+// of that file. The package imports the standard library and spec/driver
+// (the capabilities a rule needs are the protocol's) only: adapters in
 // other repositories may vendor it.
 package rules
 
@@ -25,38 +26,6 @@ const (
 	Should Level = "SHOULD"
 )
 
-// Capabilities a rule may need. A target lists the ones it has; a rule
-// whose needs are not all met is N/A for that target. The spellings are the
-// driver protocol's.
-const (
-	CapTCP            = "tcp"
-	CapUDP            = "udp"
-	CapUnixStream     = "unix_stream"
-	CapUnixDgram      = "unix_dgram"
-	CapThreading      = "threading"
-	CapForking        = "forking"
-	CapTrace          = "trace"           // the target reports its hook calls
-	CapServiceActions = "service_actions" // serve_forever calls service_actions
-	CapContextManager = "context_manager" // the server closes itself at the end of a with block (or defer)
-	CapBlockOnClose   = "block_on_close"  // server_close joins threads or waits for children, switchable
-	CapReusePort      = "allow_reuse_port"
-	CapSocketTimeout  = "socket_timeout"  // the listening socket's own timeout can be set
-	CapHandlerTimeout = "handler_timeout" // StreamRequestHandler.timeout
-	CapDaemonThreads  = "daemon_threads"
-	CapMaxChildren    = "max_children"
-	CapSignals        = "signals" // signals can be delivered to the server's process while it runs
-	CapAcceptFaults   = "fault.accept"
-	CapSpawnFaults    = "fault.spawn"   // a fork or a thread start can be made to fail
-	CapForeignChild   = "foreign_child" // a child the server did not fork can be started in its process
-)
-
-// KnownCapabilities lists every capability a rule may name.
-var KnownCapabilities = []string{
-	CapTCP, CapUDP, CapUnixStream, CapUnixDgram, CapThreading, CapForking, CapTrace,
-	CapServiceActions, CapContextManager, CapBlockOnClose, CapReusePort, CapSocketTimeout,
-	CapHandlerTimeout, CapDaemonThreads, CapMaxChildren, CapSignals, CapAcceptFaults, CapSpawnFaults, CapForeignChild,
-}
-
 // Rule is one rule of the contract.
 type Rule struct {
 	// ID is stable: AREA-NN, for example ORD-03.
@@ -69,15 +38,16 @@ type Rule struct {
 	Title string `json:"title"`
 	// Text is the rule: one sentence with MUST or SHOULD.
 	Text string `json:"text"`
-	// Needs lists the capabilities without which the rule does not apply.
+	// Needs lists the capabilities (driver.Cap…) without which the rule
+	// does not apply.
 	// Family capabilities listed here are alternatives where a rule holds
 	// for each family a target has; see Families.
 	Needs []string `json:"needs,omitempty"`
 	// Families, when set, are the families the rule is about; the rule
 	// applies to a target having at least one of them.
 	Families []string `json:"families,omitempty"`
-	// Sources are where the rule comes from: catalogue IDs (SEMANTICS
-	// ORD-03, edge case E11), CPython issues (bpo-26309, gh-128916),
+	// Sources are where the rule comes from: entries of docs/SEMANTICS.md
+	// (SEMANTICS ORD-03, edge case E11), CPython issues (bpo-26309, gh-128916),
 	// tests (test_socketserver.MiscTestCase.test_…).
 	Sources []string `json:"sources"`
 	// Why, for a SHOULD rule, says what goes wrong without it.

@@ -1,7 +1,7 @@
 // Command echobench measures connection-per-request echo throughput of the
 // reference server in its three dispatch modes against a bare Go server and
 // CPython 3.11's ThreadingTCPServer and ForkingTCPServer, and checks the
-// budgets of DESIGN.md §10. It is what `make bench` runs.
+// throughput budgets of bench.Goals. It is what `make bench` runs.
 //
 // Usage:
 //
