@@ -21,7 +21,6 @@ import (
 	"github.com/sockspec/sockspec/internal/procfs"
 	"github.com/sockspec/sockspec/internal/procgroup"
 	"github.com/sockspec/sockspec/spec/driver"
-	"github.com/sockspec/sockspec/spec/rules"
 )
 
 // blackboxProgram is what an image= target's user declared of its server:
@@ -117,7 +116,7 @@ func (t *Target) startBlackbox(ctx context.Context, cfg driver.ServerConfig) (_ 
 		s.address = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		env = append(env, "SOCKSPEC_ADDRESS="+s.address, "SOCKSPEC_HOST=127.0.0.1", "SOCKSPEC_PORT="+strconv.Itoa(port))
 	}
-	s.b, err = t.run(ctx, spec{image: t.image, argv: t.argv, env: env, role: "session", limits: t.o.Limits.withDefaults(), network: network, shared: s.dir, user: t.o.User})
+	s.b, err = t.run(ctx, boxSpec{image: t.image, argv: t.argv, env: env, role: "session", limits: t.o.Limits.withDefaults(), network: network, shared: s.dir, user: t.o.User})
 	if err != nil {
 		removeDir(s.dir)
 		return nil, err
@@ -322,7 +321,7 @@ func (s *bbSession) Inject(ctx context.Context, f driver.Fault) (func() error, e
 }
 
 func (s *bbSession) Signal(ctx context.Context, sig string) error {
-	if !slices.Contains(s.o.Capabilities, rules.CapSignals) {
+	if !slices.Contains(s.o.Capabilities, driver.CapSignals) {
 		return &driver.UnsupportedError{What: "signals: the program was not vouched to survive SIGUSR1, SIGALRM and SIGUSR2 (capability \"signals\")"}
 	}
 	no, ok := signals[sig]

@@ -20,8 +20,8 @@ import (
 	"github.com/sockspec/sockspec/internal/procfs"
 )
 
-// spec is what one container runs and how it is confined.
-type spec struct {
+// boxSpec is what one container runs and how it is confined.
+type boxSpec struct {
 	image string
 	// argv replaces the image's command when set (the entry point too).
 	argv   []string
@@ -64,7 +64,7 @@ type box struct {
 const tmpfsScratch = "rw,nosuid,nodev,size=64m,mode=1777"
 
 // hostConfig is the confinement every container of the tier gets.
-func (s spec) hostConfig(hc *container.HostConfig) {
+func (s boxSpec) hostConfig(hc *container.HostConfig) {
 	hc.Init = ptr(true) // a Python PID 1 ignores SIGTERM; docker-init forwards it and reaps
 	hc.CapDrop = []string{"ALL"}
 	hc.SecurityOpt = []string{"no-new-privileges:true"}
@@ -84,7 +84,7 @@ func ptr[T any](v T) *T { return &v }
 
 // run creates the container, attaches to it when it keeps stdin, starts
 // it and finds its pids. On any error nothing is left behind.
-func run(ctx context.Context, e *Engine, s spec) (_ *box, err error) {
+func run(ctx context.Context, e *Engine, s boxSpec) (_ *box, err error) {
 	if err := imageExists(ctx, e, s.image); err != nil {
 		return nil, err
 	}
@@ -346,7 +346,7 @@ func shortErr(err error) string {
 
 // explainCreate turns the daemon's refusal of a container into a cause
 // and a fix.
-func explainCreate(s spec, err error) error {
+func explainCreate(s boxSpec, err error) error {
 	msg := shortErr(err)
 	switch {
 	case strings.Contains(msg, "No such image") || strings.Contains(msg, "pull access denied") || strings.Contains(msg, "not found"):
@@ -356,7 +356,7 @@ func explainCreate(s spec, err error) error {
 }
 
 // explainStart turns a failed start into a cause and a fix.
-func explainStart(s spec, err error) error {
+func explainStart(s boxSpec, err error) error {
 	msg := shortErr(err)
 	switch {
 	case strings.Contains(msg, "executable file not found") || strings.Contains(msg, "no such file or directory"):

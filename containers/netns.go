@@ -35,7 +35,7 @@ func newNetHolder(ctx context.Context, e *Engine) (_ *netHolder, err error) {
 			h.close()
 		}
 	}()
-	h.box, err = run(ctx, e, spec{
+	h.box, err = run(ctx, e, boxSpec{
 		image:   images.ReferenceImage,
 		role:    "netns",
 		limits:  Limits{Pids: 16, NoFile: 64, Memory: 32 << 20, CPUs: 0.1},

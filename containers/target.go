@@ -158,7 +158,7 @@ func (t *Target) startAdapter(ctx context.Context, dir string) (*box, *peer, err
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := t.run(ctx, spec{
+	b, err := t.run(ctx, boxSpec{
 		image:   t.image,
 		argv:    t.argv,
 		role:    "session",
@@ -182,7 +182,7 @@ func (t *Target) startAdapter(ctx context.Context, dir string) (*box, *peer, err
 }
 
 // run starts a container and keeps it among the target's live ones.
-func (t *Target) run(ctx context.Context, s spec) (*box, error) {
+func (t *Target) run(ctx context.Context, s boxSpec) (*box, error) {
 	t.mu.Lock()
 	closed := t.closed
 	t.mu.Unlock()

@@ -3,6 +3,7 @@ package containers
 import (
 	"context"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,5 +46,23 @@ func TestReferenceEcho(t *testing.T) {
 				t.Fatalf("reply %q", got)
 			}
 		})
+	}
+}
+
+// TestScheme: the registry opens container targets by their full name.
+func TestScheme(t *testing.T) {
+	e := needEngine(t)
+	needImage(t, e, images.ReferenceImage)
+	r := driver.NewRegistry(Scheme())
+	tgt, err := r.Open("container:reference", driver.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tgt.Close()
+	if _, ok := tgt.(*Target); !ok {
+		t.Fatalf("container:reference opened a %T", tgt)
+	}
+	if _, err := r.Open("container:nonsense", driver.OpenOptions{}); err == nil || !strings.Contains(err.Error(), "container:reference") {
+		t.Errorf("an unknown container target: %v", err)
 	}
 }

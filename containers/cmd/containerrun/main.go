@@ -22,8 +22,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sockspec/sockspec/adapters/cpython"
 	"github.com/sockspec/sockspec/containers"
 	"github.com/sockspec/sockspec/spec"
+	"github.com/sockspec/sockspec/spec/driver"
 )
 
 func main() {
@@ -33,11 +35,27 @@ func main() {
 	labels := flag.String("label-filter", "", "run only the specs these labels select")
 	network := flag.String("network", containers.NetworkIsolated, "isolated or host")
 	user := flag.String("user", "", "run the containers as uid:gid (default 65534:65534)")
+	expect := flag.Bool("expectations", false, "judge a CPython target by its shipped expectations (adapters/cpython/expect)")
 	flag.Parse()
-	os.Exit(run(*target, *reportDir, *compare, *labels, containers.Options{Network: *network, User: *user, Log: os.Stderr}))
+	os.Exit(run(*target, *reportDir, *compare, *labels, *expect, containers.Options{Network: *network, User: *user, Log: os.Stderr}))
 }
 
-func run(name, reportDir, compare, labels string, o containers.Options) int {
+// expectations are the shipped expectations of the implementation the
+// target's adapter names, or nil when there are none.
+func expectations(t driver.Target) (*spec.Expectations, error) {
+	impl, ok := t.(interface{ Implementation() (string, string) })
+	if !ok {
+		return nil, nil
+	}
+	name, version := impl.Implementation()
+	data, file, ok := cpython.Expectations(name, version)
+	if !ok {
+		return nil, nil
+	}
+	return spec.ParseExpectations(data, file)
+}
+
+func run(name, reportDir, compare, labels string, expect bool, o containers.Options) int {
 	t, err := containers.Open(name, o)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "containerrun: %v\n", err)
@@ -54,7 +72,14 @@ func run(name, reportDir, compare, labels string, o containers.Options) int {
 		os.Exit(2)
 	}()
 	begun := time.Now()
-	v, err := spec.Run(spec.Options{Target: t, ReportDir: reportDir, LabelFilter: labels})
+	cfg := spec.Config{Target: t, ReportDir: reportDir, LabelFilter: labels, TargetArgs: "--target " + spec.ShellQuote("container:"+name)}
+	if expect {
+		if cfg.Expectations, err = expectations(t); err != nil {
+			fmt.Fprintf(os.Stderr, "containerrun: %v\n", err)
+			return 2
+		}
+	}
+	v, err := spec.Run(cfg)
 	if cerr := t.Close(); cerr != nil {
 		fmt.Fprintf(os.Stderr, "containerrun: closing the target: %v\n", cerr)
 	}
