@@ -93,11 +93,17 @@ func (b *Builder) step(ctx context.Context, image, hash string, build func(conte
 		return nil
 	}
 	b.logf("%-28s building (inputs %s)…", image, short(hash))
+	old, _ := b.Client.ImageInspect(ctx, image)
 	begun := time.Now()
 	if err := build(ctx); err != nil {
 		return fmt.Errorf("building %s: %w", image, err)
 	}
 	b.logf("%-28s built in %.1fs", image, time.Since(begun).Seconds())
+	// The image it replaces would stay behind untagged; one still used by
+	// a container or another image is left to docker image prune.
+	if now, err := b.Client.ImageInspect(ctx, image); err == nil && old.ID != "" && old.ID != now.ID {
+		_, _ = b.Client.ImageRemove(ctx, old.ID, client.ImageRemoveOptions{PruneChildren: true})
+	}
 	return nil
 }
 
