@@ -49,6 +49,8 @@ func TestBadInput(t *testing.T) {
 		want      []string // in the error
 	}{
 		{"no engine", "reference", []string{"DOCKER_HOST=unix:///nonexistent/docker.sock"}, []string{"no Docker engine answers", "start it"}},
+		{"a container host beyond loopback", "reference", []string{"TESTCONTAINERS_HOST_OVERRIDE=192.0.2.1"}, []string{"not a loopback address", "TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1"}},
+		{"the reaper asked for", "reference", []string{"TESTCONTAINERS_RYUK_DISABLED=false"}, []string{"reaper is enabled"}},
 		{"image not built", "image=sockspec/not-built:1", nil, []string{"not built", "make images"}},
 		{"no such command", "adapter=" + images.ReferenceImage + ",cmd=/no/such/program", nil, []string{"has no command", "/no/such/program", "cmd="}},
 		{"exits at once", "adapter=" + images.ReferenceImage + ",cmd=/sockspec rules", nil, []string{"ended before its hello"}},
