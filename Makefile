@@ -2,7 +2,7 @@
 GO      ?= go
 PKGS    := ./...
 
-.PHONY: all test unit conformance mutants cpython edge matrix lint vet fmt-check imports bench serve clean
+.PHONY: all test unit conformance mutants cpython edge matrix lint vet fmt-check imports bench serve clean images containers-parity
 
 all: lint test
 
@@ -32,6 +32,16 @@ edge:
 ## matrix: the rule × target table of every interpreter pyenv has, as reports/matrix/matrix.md.
 matrix:
 	$(GO) run ./cmd/sockspec matrix --targets reference,reference-process,cpython:all
+
+## images: the container tier's images (reference, bookworm base, CPython $(CPYTHON), default "3.11 2.7");
+## current ones are skipped. Needs Docker, and debootstrap for the base (apt-get install debootstrap).
+images:
+	bash ci/images.sh
+
+## containers-parity: the suite against container:reference and container:cpython:3.11, compared rule by
+## rule with the process tier's reports (several minutes; PARITY_TARGETS narrows it).
+containers-parity:
+	SOCKSPEC_PARITY=1 $(GO) test -count=1 -timeout 30m -run TestParity -v ./containers/
 
 ## mutants: every mutant of spec/mutants against its rule's specs; fails when one survives.
 mutants:
