@@ -11,9 +11,11 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/sockspec/sockspec/adapters/cpython"
 	"github.com/sockspec/sockspec/adapters/process"
+	"github.com/sockspec/sockspec/containers"
 	"github.com/sockspec/sockspec/internal/procgroup"
 	"github.com/sockspec/sockspec/spec"
 	"github.com/sockspec/sockspec/spec/driver"
@@ -49,10 +51,16 @@ Flags:
         exec:'COMMAND' (any server program, judged as a black box from
         its clients and /proc: it reads SOCKSPEC_ADDRESS, or prints the
         address it serves as its first line; rules that need its hook
-        calls or drive its methods are N/A)
+        calls or drive its methods are N/A), or
+        container:reference, container:cpython:X.Y (the same adapters,
+        inside a hardened container of an image 'make images' built),
+        container:image=NAME[,cmd=ARGV] (your own image's server, judged
+        as exec: judges a program) or container:adapter=NAME[,cmd=ARGV]
+        (your image's adapter)
   --family F      what an exec: program serves: tcp (default), udp,
                   unix_stream or unix_dgram (--family, --dispatch and
-                  --vouch describe exec: targets only; others refuse them)
+                  --vouch describe exec: and container:image= targets
+                  only; others refuse them)
   --dispatch D    what an exec: program does per request: sync (default),
                   threading or forking
   --vouch CAPS    capabilities you vouch an exec: program has, comma
@@ -194,8 +202,8 @@ func exitStatus(v *spec.Verdict) int {
 // is probed (probeTarget). It returns the target, the arguments that name
 // it again (for rerun commands) and, for a bad target, the exit status.
 func prepareTarget(ctx context.Context, e env, command, name string, fs *flag.FlagSet, exec driver.OpenOptions, validate bool) (driver.Target, string, int) {
-	if given := givenFlags(fs, execFlagNames...); len(given) > 0 && !strings.HasPrefix(name, "exec:") {
-		fmt.Fprintf(e.Stderr, "sockspec %s: --%s describes an exec: target, and --target %s is not one: drop it (only exec: targets use %s)\n",
+	if given := givenFlags(fs, execFlagNames...); len(given) > 0 && !declaresServer(name) {
+		fmt.Fprintf(e.Stderr, "sockspec %s: --%s describes a server with no adapter, and --target %s is not one: drop it (only exec: and container:image= targets use %s)\n",
 			command, given[0], name, "--"+strings.Join(execFlagNames, ", --"))
 		return nil, "", 2
 	}
@@ -219,13 +227,20 @@ func prepareTarget(ctx context.Context, e env, command, name string, fs *flag.Fl
 		return nil, "", 2
 	}
 	args := "--target " + spec.ShellQuote(name)
-	if strings.HasPrefix(name, "exec:") {
+	if declaresServer(name) {
 		args += fmt.Sprintf(" --family %s --dispatch %s", exec.Family, exec.Dispatch)
 		if len(exec.Vouch) > 0 {
 			args += " --vouch " + strings.Join(exec.Vouch, ",")
 		}
 	}
 	return target, args, 0
+}
+
+// declaresServer tells the targets whose server the user describes with
+// --family, --dispatch and --vouch: programs with no adapter, judged from
+// outside (exec:, and container:image= inside an image).
+func declaresServer(name string) bool {
+	return strings.HasPrefix(name, "exec:") || strings.HasPrefix(name, "container:image=")
 }
 
 // execFlagNames are the flags that describe an exec: target.
@@ -268,6 +283,9 @@ func killOnInterrupt() func() {
 	go func() {
 		if _, ok := <-sigs; ok {
 			procgroup.KillAll() // adapters and exec: programs alike
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			containers.RemoveRun(ctx) // the run's containers, when it has any
 		}
 	}()
 	return func() {
@@ -282,11 +300,13 @@ func loadExpectations(flag string, target driver.Target) (*spec.Expectations, er
 	case "none", "":
 		return nil, nil
 	case "auto":
-		pt, ok := target.(*process.Target)
+		// Targets that run another implementation's adapter (process:,
+		// cpython:, container:) know what it said it is.
+		impl, ok := target.(interface{ Implementation() (name, version string) })
 		if !ok {
 			return nil, nil
 		}
-		name, version := pt.Implementation()
+		name, version := impl.Implementation()
 		data, file, ok := cpython.Expectations(name, version)
 		if !ok {
 			return nil, nil

@@ -7,6 +7,7 @@ import (
 	"github.com/sockspec/sockspec/adapters/cpython"
 	"github.com/sockspec/sockspec/adapters/inproc"
 	"github.com/sockspec/sockspec/adapters/process"
+	"github.com/sockspec/sockspec/containers"
 	"github.com/sockspec/sockspec/spec/driver"
 	"github.com/sockspec/sockspec/spec/mutants"
 )
@@ -26,6 +27,7 @@ func targets() *driver.Registry {
 		cpython.Scheme(),                       // cpython:VERSION, cpython:PATH
 		process.Scheme(),                       // process:COMMAND ARGS
 		blackbox.Scheme(),                      // exec:COMMAND
+		containers.Scheme(),                    // container:reference, container:cpython:X.Y, container:image=NAME
 	)
 }
 
