@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -50,8 +51,9 @@ var _ = Describe("NET", func() {
 				Expect(c.ReadReply().EOF).To(BeTrue())
 				c.Close() // the server closed first: its side waits in TIME_WAIT
 				srv.WaitRequestsDone(1)
+				pid := srv.netnsPID()
 				Expect(srv.ServerClose()).To(HaveReturned())
-				if !inTimeWait(addr) {
+				if !inTimeWait(pid, addr) {
 					NA("the kernel kept no TIME_WAIT socket for " + addr)
 				}
 				cfg.Address = addr
@@ -92,7 +94,12 @@ var _ = Describe("NET", func() {
 			// accept queue (request_queue_size + 1 on Linux) has room.
 			connected := 0
 			for range 12 {
-				conn, err := net.DialTimeout("tcp", srv.Address(), 200*time.Millisecond)
+				// The session's own dial: it reaches a server in another
+				// network namespace (a container) too, and goes around the
+				// run's simulated network, whose proxy would accept for it.
+				dctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+				conn, err := srv.Session.Dial(dctx, false)
+				cancel()
 				if err != nil {
 					continue
 				}
@@ -147,14 +154,28 @@ var _ = Describe("NET", func() {
 	})
 })
 
-// inTimeWait reports whether a TCP socket bound to addr is in TIME_WAIT,
-// from /proc/net/tcp (whatever process owned it).
-func inTimeWait(addr string) bool {
+// netnsPID is a process in the server's network namespace, whose
+// /proc/PID/net shows the server's sockets: the server process where the
+// session can be inspected from outside (a process, a container), else
+// the harness itself (a target in this process).
+func (s *Server) netnsPID() int {
+	if in, ok := s.Session.(driver.Inspector); ok {
+		if h, err := in.Inspect(s.ctx); err == nil && h.PID > 0 {
+			return h.PID
+		}
+	}
+	return 0
+}
+
+// inTimeWait tells whether a TCP socket bound to addr's port waits in
+// TIME_WAIT in the network namespace of process pid (0: the harness's),
+// whatever process owned it.
+func inTimeWait(pid int, addr string) bool {
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return false
 	}
-	socks, err := procfs.InetSockets("tcp")
+	socks, err := procfs.InetSocketsOf(pid, "tcp")
 	if err != nil {
 		return false
 	}

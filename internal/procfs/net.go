@@ -45,12 +45,23 @@ type InetSocket struct {
 // "udp" or "udp6". A kernel without IPv6 has no tcp6: the error is then
 // os.IsNotExist.
 func InetSockets(name string) ([]InetSocket, error) {
+	return InetSocketsOf(0, name)
+}
+
+// InetSocketsOf is InetSockets of the network namespace process pid is in
+// (/proc/PID/net/NAME): the sockets of a server in a container, which the
+// harness's own namespace does not show. pid 0 is the harness's own.
+func InetSocketsOf(pid int, name string) ([]InetSocket, error) {
 	switch name {
 	case "tcp", "tcp6", "udp", "udp6":
 	default:
 		return nil, fmt.Errorf("procfs: InetSockets(%q): want tcp, tcp6, udp or udp6", name)
 	}
-	f, err := os.Open("/proc/net/" + name)
+	path := "/proc/net/" + name
+	if pid != 0 {
+		path = fmt.Sprintf("/proc/%d/net/%s", pid, name)
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
