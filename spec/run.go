@@ -48,6 +48,10 @@ type Config struct {
 	// KeepTimelines keeps every spec's timeline in the report, not only
 	// those of the specs that did not pass (sockspec reproduce).
 	KeepTimelines bool
+	// Shard, for a run of one shard of the rules, is recorded in the
+	// verdict, so that the shards' reports can be merged and checked
+	// whole (Merge). It chooses nothing: the label filter does.
+	Shard *Shard
 	// Network names the network profile between the suite's clients and
 	// the target; "" is direct, the machine's own. Reserved: nothing reads
 	// it yet; the network simulator's tier (netsim) fills it.
