@@ -3,6 +3,7 @@ module github.com/sockspec/sockspec
 go 1.25.0
 
 require (
+	github.com/goccy/go-yaml v1.19.2
 	github.com/onsi/ginkgo/v2 v2.34.0
 	github.com/onsi/gomega v1.44.0
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3

@@ -31,9 +31,7 @@ one run, or bad flags.
 `
 
 func runReportMerge(_ context.Context, e env) int {
-	fs := flag.NewFlagSet("report merge", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	out := fs.String("out", "", "")
+	fs, out := reportMergeFlags()
 	if status, done := parseFlags(e, fs, "report merge", reportMergeUsage, e.Args); done {
 		return status
 	}
@@ -54,6 +52,13 @@ func runReportMerge(_ context.Context, e env) int {
 	}
 	spec.WriteSummary(e.Stdout, v)
 	return exitStatus(v)
+}
+
+// reportMergeFlags are the flags of report merge.
+func reportMergeFlags() (fs *flag.FlagSet, out *string) {
+	fs = flag.NewFlagSet("report merge", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs, fs.String("out", "", "")
 }
 
 // mergeShards reads the shards' reports at paths and merges them, once
