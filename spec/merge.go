@@ -58,11 +58,13 @@ func Merge(parts ...*Verdict) (*Verdict, error) {
 		return nil, errors.New("no verdict to merge")
 	}
 	first := parts[0]
-	v := &Verdict{
-		Sockspec: first.Sockspec, Target: first.Target, Version: first.Version, TargetArgs: first.TargetArgs,
-		Seed: first.Seed, Strict: first.Strict, Expectations: first.Expectations,
-		Counts: map[Outcome]int{}, Conformant: true,
-	}
+	// What the parts share (the build, the target, the machine…) is the
+	// first part's; what they add up is counted again below.
+	v := new(Verdict)
+	*v = *first
+	v.Shard, v.Rules, v.HarnessFailures = nil, nil, nil
+	v.Counts, v.Conformant, v.Unexpected, v.HygieneFindings = map[Outcome]int{}, true, 0, 0
+	v.Started, v.Duration = time.Time{}, 0
 	var end time.Time
 	judgedIn := map[string]int{}
 	for i, p := range parts {
