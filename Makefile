@@ -31,6 +31,7 @@ cpython:
 
 ## edge: every edge case of 'sockspec reproduce --list' against the reference (in and out of
 ## process), CPython 2.7 and 3.11, and the two black-box fork servers; timelines in reports/edge.
+## The targets run at the same time, EDGE_JOBS (default 4) at once.
 edge:
 	bash ci/edge.sh
 
