@@ -6,9 +6,14 @@ PKGS    := ./...
 
 all: lint test
 
+# PROCS: how many processes a run of the suite uses (sockspec run --procs); 0 is sockspec's
+# default (twice the CPUs, at most 4), 1 a run in one process.
+PROCS   ?= 0
+export PROCS
+
 ## conformance: run the specification suite against the reference and print the verdict per rule.
 conformance:
-	$(GO) run ./cmd/sockspec run --target reference --report-dir reports/reference $(ARGS)
+	$(GO) run ./cmd/sockspec run --target reference --procs $(PROCS) --report-dir reports/reference $(ARGS)
 
 ## test: every check a change must pass: lint, import rules, unit tests with the race detector
 ## (the suite against the reference included), the conformance run, the mutants meta-suite, and
@@ -26,6 +31,7 @@ cpython:
 
 ## edge: every edge case of 'sockspec reproduce --list' against the reference (in and out of
 ## process), CPython 2.7 and 3.11, and the two black-box fork servers; timelines in reports/edge.
+## The targets run at the same time, EDGE_JOBS (default 4) at once.
 edge:
 	bash ci/edge.sh
 

@@ -3,6 +3,7 @@ module github.com/sockspec/sockspec
 go 1.26.0
 
 require (
+	github.com/goccy/go-yaml v1.19.2
 	github.com/moby/moby/api v1.56.1
 	github.com/moby/moby/client v0.6.2
 	github.com/onsi/ginkgo/v2 v2.34.0

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -81,10 +82,15 @@ type RuleResult struct {
 // Verdict is a whole run's result.
 type Verdict struct {
 	// Sockspec is the build that judged the run.
-	Sockspec   buildinfo.Info  `json:"sockspec"`
-	Target     string          `json:"target"`
-	Version    string          `json:"version"`
-	Seed       int64           `json:"seed"`
+	Sockspec buildinfo.Info `json:"sockspec"`
+	Target   string         `json:"target"`
+	Version  string         `json:"version"`
+	// TargetArgs are the command-line arguments that named the target
+	// (Config.TargetArgs), so that a later run can judge it again.
+	TargetArgs string `json:"target_args,omitempty"`
+	Seed       int64  `json:"seed"`
+	// Shard, for a run of one shard of the rules, says which.
+	Shard      *Shard          `json:"shard,omitempty"`
 	Rules      []RuleResult    `json:"rules"`
 	Counts     map[Outcome]int `json:"counts"`
 	Conformant bool            `json:"conformant"`
@@ -125,20 +131,32 @@ var _ = ReportAfterSuite("sockspec verdict", func(r Report) {
 	run.verdict = v
 	current.Unlock()
 	if dir := run.cfg.ReportDir; dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			fmt.Fprintf(os.Stderr, "sockspec: report directory: %v\n", err)
-		}
-		if err := WriteJUnit(filepath.Join(dir, "junit.xml"), v); err != nil {
-			fmt.Fprintf(os.Stderr, "sockspec: junit report: %v\n", err)
-		}
-		if b, err := json.MarshalIndent(v, "", "  "); err == nil {
-			if err := os.WriteFile(filepath.Join(dir, "report.json"), b, 0o644); err != nil {
-				fmt.Fprintf(os.Stderr, "sockspec: json report: %v\n", err)
-			}
+		if err := WriteReports(dir, v); err != nil {
+			fmt.Fprintf(os.Stderr, "sockspec: %v\n", err)
 		}
 	}
 	WriteSummary(run.cfg.summary(), v)
 })
+
+// WriteReports writes v as dir/junit.xml and dir/report.json, making dir
+// if need be.
+func WriteReports(dir string, v *Verdict) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("report directory: %w", err)
+	}
+	var errs []error
+	if err := WriteJUnit(filepath.Join(dir, "junit.xml"), v); err != nil {
+		errs = append(errs, fmt.Errorf("junit report: %w", err))
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, "report.json"), b, 0o644)
+	}
+	if err != nil {
+		errs = append(errs, fmt.Errorf("json report: %w", err))
+	}
+	return errors.Join(errs...)
+}
 
 // specOutcome maps a Ginkgo spec report to an outcome; ok is false for a
 // spec that did not run (filtered out, pending).
@@ -201,7 +219,7 @@ func ruleOf(s types.SpecReport) string {
 // judged by cfg's expectations.
 func Judge(r Report, cfg Config) *Verdict {
 	info := cfg.Target.Info()
-	v := &Verdict{Sockspec: buildinfo.Read(), Strict: cfg.Strict, Target: info.Name, Version: info.Version, Seed: r.SuiteConfig.RandomSeed, Counts: map[Outcome]int{}, Started: r.StartTime, Duration: r.RunTime}
+	v := &Verdict{Sockspec: buildinfo.Read(), Strict: cfg.Strict, Target: info.Name, Version: info.Version, TargetArgs: cfg.targetArgs(), Shard: cfg.Shard, Seed: r.SuiteConfig.RandomSeed, Counts: map[Outcome]int{}, Started: r.StartTime, Duration: r.RunTime}
 	if cfg.Network != nil {
 		v.Network = cfg.Network.Name
 	}

@@ -49,6 +49,10 @@ type Config struct {
 	// KeepTimelines keeps every spec's timeline in the report, not only
 	// those of the specs that did not pass (sockspec reproduce).
 	KeepTimelines bool
+	// Shard, for a run of one shard of the rules, is recorded in the
+	// verdict, so that the shards' reports can be merged and checked
+	// whole (Merge). It chooses nothing: the label filter does.
+	Shard *Shard
 	// Network is the simulated link between the suite's clients and the
 	// target (a netsim profile: latency, loss, chopped writes, resets…);
 	// nil is direct, the machine's own loopback. With one, every server a

@@ -91,6 +91,25 @@ Flags:
         must be PASS or N/A; an expected deviation and a NON-STRICT (a
         SHOULD rule broken) count as failures
   -v    print every spec as it runs
+  --procs N
+        run the rules in N processes of this program at once, each with
+        the same seed and its share of the rules (as --shard splits them),
+        and merge their verdicts into one: one summary, one report, one
+        exit status, the verdict of a run in one process (default: twice
+        the CPUs, at most 4, since most specs wait; 1 with -v or --focus).
+        Each process's output goes to DIR/processes/K/output.txt
+  --shard K/N
+        run the K-th of N shards of the rules, for a CI matrix: a rule's
+        specs all fall in one shard, and the split, by each rule's usual
+        run time, depends on the rules and the label filter alone. The
+        report says which shard it is; 'sockspec report merge' joins the
+        shards' reports into the run's verdict. A shard with nothing to
+        run reports so and exits 0
+  --rerun-failed DIR
+        run again the rules whose outcome the verdict saved in DIR (a
+        --report-dir, or its report.json) did not accept, with that run's
+        target, seed and expectations; flags given here override them. A
+        run with nothing to rerun says so and exits 0
   --repeat N
         run the suite N times, each in a process of its own, and name the
         rules whose outcome changed from run to run (a verdict that hangs
@@ -109,50 +128,115 @@ With --repeat: the worst of the runs', and 1 at least when an outcome
 changed from run to run.
 `
 
-func runRun(ctx context.Context, e env) int {
+// runFlags are run's flags once parsed.
+type runFlags struct {
+	fs          *flag.FlagSet
+	cfg         spec.Config
+	target      string
+	exec        func() driver.OpenOptions
+	network     func(o *spec.Config) (args string, err error)
+	validate    bool
+	expect      string
+	repeat      int
+	shard       string
+	procs       int
+	rerunFailed string
+}
+
+// parseRunFlags parses run's command line.
+func parseRunFlags(e env, args []string) (*runFlags, int, bool) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var o spec.Config
-	targetName := fs.String("target", "reference", "")
-	network := networkFlag(fs)
-	exec := execFlags(fs)
-	fs.StringVar(&o.LabelFilter, "label-filter", "", "")
-	fs.StringVar(&o.Focus, "focus", "", "")
-	fs.Int64Var(&o.Seed, "seed", 0, "")
-	fs.StringVar(&o.ReportDir, "report-dir", "", "")
-	fs.BoolVar(&o.Verbose, "v", false, "")
-	validate := fs.Bool("validate-protocol", false, "")
-	expect := fs.String("expectations", "auto", "")
-	repeat := fs.Int("repeat", 1, "")
-	fs.BoolVar(&o.Strict, "strict", false, "")
-	if status, done := parseFlags(e, fs, "run", runUsage, e.Args); done {
-		return status
+	f := &runFlags{fs: fs}
+	fs.StringVar(&f.target, "target", "reference", "")
+	f.exec = execFlags(fs)
+	f.network = networkFlag(fs)
+	fs.StringVar(&f.cfg.LabelFilter, "label-filter", "", "")
+	fs.StringVar(&f.cfg.Focus, "focus", "", "")
+	fs.Int64Var(&f.cfg.Seed, "seed", 0, "")
+	fs.StringVar(&f.cfg.ReportDir, "report-dir", "", "")
+	fs.BoolVar(&f.cfg.Verbose, "v", false, "")
+	fs.BoolVar(&f.validate, "validate-protocol", false, "")
+	fs.StringVar(&f.expect, "expectations", "auto", "")
+	fs.IntVar(&f.repeat, "repeat", 1, "")
+	fs.BoolVar(&f.cfg.Strict, "strict", false, "")
+	fs.StringVar(&f.shard, "shard", "", "")
+	fs.IntVar(&f.procs, "procs", 0, "")
+	fs.StringVar(&f.rerunFailed, "rerun-failed", "", "")
+	if status, done := parseFlags(e, fs, "run", runUsage, args); done {
+		return nil, status, true
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(e.Stderr, "sockspec run: unexpected argument %q: every option is a flag; run 'sockspec help run'\n", fs.Arg(0))
+		return nil, 2, true
+	}
+	return f, 0, false
+}
+
+func runRun(ctx context.Context, e env) int {
+	args := e.Args
+	f, status, done := parseRunFlags(e, args)
+	if done {
+		return status
+	}
+	if f.rerunFailed != "" {
+		// The saved run's target, seed and expectations come first, so
+		// that the command line's own flags override them.
+		saved, failed, err := rerunArgs(f.rerunFailed)
+		if err != nil {
+			fmt.Fprintf(e.Stderr, "sockspec run: --rerun-failed %s: %v\n", f.rerunFailed, err)
+			return 2
+		}
+		if len(failed) == 0 {
+			fmt.Fprintf(e.Stdout, "sockspec run: --rerun-failed %s: no rule had an unexpected outcome there: nothing to rerun\n", f.rerunFailed)
+			return 0
+		}
+		args = append(saved, withoutFlags(args, "rerun-failed")...)
+		if f, status, done = parseRunFlags(e, args); done {
+			return status
+		}
+		f.cfg.LabelFilter = ruleFilter(f.cfg.LabelFilter, failed)
+		args = append(withoutFlags(args, "label-filter"), "--label-filter", f.cfg.LabelFilter)
+		if ids, err := spec.ChosenRules(f.cfg.LabelFilter); err == nil && len(ids) == 0 {
+			fmt.Fprintf(e.Stdout, "sockspec run: --rerun-failed %s: none of its unexpected rules (%s) is among those --label-filter chooses: nothing to rerun\n", f.rerunFailed, strings.Join(failed, ", "))
+			return 0
+		}
+	}
+	o := f.cfg
+	if f.repeat < 1 {
+		fmt.Fprintf(e.Stderr, "sockspec run: --repeat %d: give the number of runs, 1 or more\n", f.repeat)
 		return 2
 	}
-	if *repeat < 1 {
-		fmt.Fprintf(e.Stderr, "sockspec run: --repeat %d: give the number of runs, 1 or more\n", *repeat)
+	if f.procs < 0 {
+		fmt.Fprintf(e.Stderr, "sockspec run: --procs %d: give the number of processes, 1 or more (0: as many as suit the machine)\n", f.procs)
 		return 2
+	}
+	var shard *shardSpec
+	if f.shard != "" {
+		s, err := parseShard(f.shard)
+		if err != nil {
+			fmt.Fprintf(e.Stderr, "sockspec run: --shard: %v\n", err)
+			return 2
+		}
+		shard = &s
 	}
 	if err := o.Check(); err != nil {
 		return refuseFilters(e, "run", err)
 	}
-	target, targetArgs, code := prepareTarget(ctx, e, "run", *targetName, fs, exec(), *validate)
+	target, targetArgs, code := prepareTarget(ctx, e, "run", f.target, f.fs, f.exec(), f.validate)
 	if code != 0 {
 		return code
 	}
 	if o.Strict {
 		targetArgs += " --strict"
 	}
-	netArgs, err := network(&o)
+	netArgs, err := f.network(&o)
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "sockspec run: --network: %v\n", err)
 		return 2
 	}
 	o.Target, o.TargetArgs = target, targetArgs+netArgs
-	if o.Expectations, err = loadExpectations(*expect, target); err != nil {
+	if o.Expectations, err = loadExpectations(f.expect, target); err != nil {
 		fmt.Fprintf(e.Stderr, "sockspec run: --expectations: %v\n", err)
 		return 2
 	}
@@ -162,13 +246,44 @@ func runRun(ctx context.Context, e env) int {
 		fmt.Fprintf(e.Stderr, "sockspec run: interrupted before the first spec\n")
 		return 2
 	}
-	if *repeat > 1 {
+	if f.repeat > 1 {
 		// Each run reads the expectations again; they were checked here.
-		return repeated(ctx, e, "run", e.Args, *repeat, o.ReportDir, o.Seed)
+		return repeated(ctx, e, "run", args, f.repeat, o.ReportDir, o.Seed)
+	}
+	chosen, err := spec.ChosenRules(o.LabelFilter)
+	if err != nil {
+		return refuseFilters(e, "run", err)
+	}
+	if shard != nil {
+		chosen = shardRules(chosen, shard.Count)[shard.Index-1]
+		o.Shard = &spec.Shard{Index: shard.Index, Count: shard.Count, Rules: chosen}
+		if len(chosen) == 0 {
+			return emptyShard(e, o)
+		}
+		o.LabelFilter = ruleFilter(f.cfg.LabelFilter, chosen)
+	}
+	procs := f.procs
+	if procs == 0 {
+		procs = defaultProcs(o)
+	}
+	if procs = min(procs, len(chosen)); procs > 1 {
+		if o.Seed == 0 {
+			o.Seed = newSeed()
+		}
+		return parallel(ctx, e, parallelRun{
+			args:   withoutFlags(args, "procs", "report-dir", "seed", "label-filter", "shard", "rerun-failed", "repeat"),
+			filter: f.cfg.LabelFilter,
+			pieces: shardRules(chosen, procs),
+			cfg:    o,
+		})
 	}
 	defer killOnInterrupt()()
 	o.Summary = e.Stdout
 	v, err := spec.Run(o)
+	if o.Shard != nil && errors.Is(err, spec.ErrNoSpecs) {
+		// --focus chose no spec of this shard; another may have some.
+		return emptyShard(e, o)
+	}
 	if err != nil {
 		return refuseFilters(e, "run", err)
 	}
