@@ -40,6 +40,7 @@ var specLog struct {
 	start   time.Time
 	moments []Moment
 	faults  []driver.Fault
+	traces  [][]driver.Event // each server's, for the hook sequence
 }
 
 // note adds a moment to the running spec's timeline.
@@ -71,6 +72,7 @@ func sinceSpecStart() time.Duration {
 func noteTrace(es []driver.Event, offset time.Duration) {
 	specLog.Lock()
 	defer specLog.Unlock()
+	specLog.traces = append(specLog.traces, es)
 	for _, e := range es {
 		kind, what := "hook", e.String()
 		if e.Hook == driver.HookFault {
@@ -85,18 +87,26 @@ func noteTrace(es []driver.Event, offset time.Duration) {
 
 var _ = BeforeEach(func() {
 	specLog.Lock()
-	specLog.start, specLog.moments, specLog.faults = time.Now(), nil, nil
+	specLog.start, specLog.moments, specLog.faults, specLog.traces = time.Now(), nil, nil, nil
 	specLog.Unlock()
 	DeferCleanup(func() {
 		specLog.Lock()
-		moments, faults := specLog.moments, specLog.faults
-		specLog.start, specLog.moments, specLog.faults = time.Time{}, nil, nil
+		moments, faults, traces := specLog.moments, specLog.faults, specLog.traces
+		specLog.start, specLog.moments, specLog.faults, specLog.traces = time.Time{}, nil, nil, nil
 		specLog.Unlock()
+		cfg := currentRun().cfg
+		keep := cfg.KeepTimelines || CurrentSpecReport().Failed()
+		// The hook order of a passing spec is a line per spec; only the
+		// reference's report, the baseline other targets' are compared
+		// with, keeps it.
+		if seq := HookSequence(traces...); seq != "" && (keep || isBaseline(cfg.Target)) {
+			AddReportEntry(hooksEntry, seq, ReportEntryVisibilityNever)
+		}
 		if len(faults) > 0 {
 			b, _ := json.Marshal(faults)
 			AddReportEntry(faultsEntry, string(b), ReportEntryVisibilityNever)
 		}
-		if len(moments) > 0 && (currentRun().cfg.KeepTimelines || CurrentSpecReport().Failed()) {
+		if len(moments) > 0 && keep {
 			sort.SliceStable(moments, func(i, j int) bool { return moments[i].At < moments[j].At })
 			b, _ := json.Marshal(moments)
 			AddReportEntry(timelineEntry, string(b), ReportEntryVisibilityNever)

@@ -44,6 +44,7 @@ var commands = []command{
 	runCommand,
 	reproduceCommand,
 	matrixCommand,
+	reportCommand,
 	rulesCommand,
 	serveCommand,
 	adapterCommand,
