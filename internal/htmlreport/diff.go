@@ -7,6 +7,9 @@ import "strings"
 type DiffLine struct {
 	Op   byte
 	Hook string
+	// Depth is how deep the hook is nested in calls ("name{" … "}name")
+	// on its side, for indentation.
+	Depth int
 }
 
 // maxDiffTokens bounds the quadratic diff; longer sequences (a loop that
@@ -42,21 +45,46 @@ func diffHooks(reference, target string) (lines []DiffLine, cut bool) {
 	for i < len(a) && j < len(b) {
 		switch {
 		case a[i] == b[j]:
-			lines = append(lines, DiffLine{' ', a[i]})
+			lines = append(lines, DiffLine{Op: ' ', Hook: a[i]})
 			i, j = i+1, j+1
 		case lcs[i+1][j] >= lcs[i][j+1]:
-			lines = append(lines, DiffLine{'-', a[i]})
+			lines = append(lines, DiffLine{Op: '-', Hook: a[i]})
 			i++
 		default:
-			lines = append(lines, DiffLine{'+', b[j]})
+			lines = append(lines, DiffLine{Op: '+', Hook: b[j]})
 			j++
 		}
 	}
 	for ; i < len(a); i++ {
-		lines = append(lines, DiffLine{'-', a[i]})
+		lines = append(lines, DiffLine{Op: '-', Hook: a[i]})
 	}
 	for ; j < len(b); j++ {
-		lines = append(lines, DiffLine{'+', b[j]})
+		lines = append(lines, DiffLine{Op: '+', Hook: b[j]})
 	}
+	indent(lines)
 	return lines, cut
+}
+
+// indent sets each line's depth: a call that encloses others ("name{")
+// opens a level on its side, its return ("}name") closes it.
+func indent(lines []DiffLine) {
+	depth := map[byte]int{'-': 0, '+': 0} // a common line moves both sides
+	for i := range lines {
+		l := &lines[i]
+		sides := []byte{l.Op}
+		if l.Op == ' ' {
+			sides = []byte{'-', '+'}
+		}
+		for _, s := range sides {
+			if strings.HasPrefix(l.Hook, "}") && depth[s] > 0 {
+				depth[s]--
+			}
+		}
+		l.Depth = depth[sides[0]]
+		for _, s := range sides {
+			if strings.HasSuffix(strings.SplitN(l.Hook, "*", 2)[0], "{") {
+				depth[s]++
+			}
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 var (
@@ -23,6 +24,7 @@ var (
 
 var tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"outcomeClass": outcomeClass,
+	"indent":       func(depth int) string { return strings.Repeat("  ", depth) },
 	"diffClass": func(op byte) string {
 		switch op {
 		case '-':
