@@ -2,7 +2,7 @@
 GO      ?= go
 PKGS    := ./...
 
-.PHONY: all test unit conformance mutants cpython edge matrix lint vet fmt-check imports bench serve clean
+.PHONY: all test unit conformance mutants cpython edge matrix report-test lint vet fmt-check imports bench serve clean
 
 all: lint test
 
@@ -32,6 +32,12 @@ edge:
 ## matrix: the rule × target table of every interpreter pyenv has, as reports/matrix/matrix.md.
 matrix:
 	$(GO) run ./cmd/sockspec matrix --targets reference,reference-process,cpython:all
+
+## report-test: the HTML report in a headless Chromium (apt-get install chromium): it loads from
+## file:// without an error or a request, its cells open their detail, its filters hide rows; the
+## page and its screenshot go to reports/report-test.
+report-test:
+	$(GO) test -count=1 -run TestPageInBrowser -v ./internal/htmlreport -args -artefacts=$(CURDIR)/reports/report-test
 
 ## mutants: every mutant of spec/mutants against its rule's specs; fails when one survives.
 mutants:

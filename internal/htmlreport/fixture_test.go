@@ -29,13 +29,12 @@ func fixtureRuns() []Run {
 		rr := passing(r)
 		switch r.ID {
 		case "ORD-03":
-			rr = failing(r, "FAIL", "unexpected", "", hostile)
+			rr = failing(r, py.Target, "FAIL", "unexpected", "", hostile)
 			rr.Specs[0].Hooks = "server_bind server_activate handle_request{ get_request verify_request process_request{ finish_request{ setup handle finish }finish_request }process_request }handle_request server_close"
-			rr.Specs[0].Replay = "sockspec run --target cpython:3.11 --focus '^ORD-03: holds$' --seed 7 -v"
 		case "SHD-02":
-			rr = failing(r, "HANG", "expected", "SEMANTICS SHD-02, edge case E1: shutdown() from the serving thread waits for a loop that cannot stop", "HANG: shutdown() did not return within 2s")
+			rr = failing(r, py.Target, "HANG", "expected", "SEMANTICS SHD-02, edge case E1: shutdown() from the serving thread waits for a loop that cannot stop", "HANG: shutdown() did not return within 2s")
 		case "ERR-05":
-			rr = failing(r, "NON-STRICT", "expected", "a SHOULD rule: NON-STRICT does not make the run fail", "Expected shutdown_request to be called")
+			rr = failing(r, py.Target, "NON-STRICT", "expected", "a SHOULD rule: NON-STRICT does not make the run fail", "Expected shutdown_request to be called")
 		case "NET-10":
 			rr.Outcome, rr.Specs[0].Outcome = "N/A", "N/A"
 			rr.Specs[0].Message, rr.Specs[0].Hooks = "N/A: cpython lacks unix_stream", ""
@@ -44,7 +43,7 @@ func fixtureRuns() []Run {
 		if r.Area == "ORD" {
 			m := passing(r)
 			if r.ID == "ORD-03" {
-				m = failing(r, "FAIL", "unexpected", "", "process_request was called")
+				m = failing(r, mut.Target, "FAIL", "unexpected", "", "process_request was called")
 			}
 			mut.add(m)
 		}
@@ -70,7 +69,7 @@ func passing(r rules.Rule) RuleResult {
 		Specs: []Spec{{Name: r.ID + ": holds", Outcome: "PASS", Duration: time.Millisecond, Disposition: "pass", Hooks: refHooks}}}
 }
 
-func failing(r rules.Rule, outcome, disposition, reason, message string) RuleResult {
+func failing(r rules.Rule, target, outcome, disposition, reason, message string) RuleResult {
 	rr := passing(r)
 	rr.Outcome, rr.Disposition, rr.Reason = outcome, disposition, reason
 	if disposition == "expected" {
@@ -88,6 +87,6 @@ func failing(r rules.Rule, outcome, disposition, reason, message string) RuleRes
 		{At: 3 * time.Millisecond, Kind: "hook", What: "verify_request return -> False"},
 	}
 	s.Faults = []json.RawMessage{json.RawMessage(`{"what":"accept","errno":"EMFILE"}`)}
-	s.Replay = "sockspec run --target " + "x --focus '^" + r.ID + ": holds$' --seed 7 -v"
+	s.Replay = "sockspec run --target " + target + " --focus '^" + r.ID + ": holds$' --seed 7 -v"
 	return rr
 }
