@@ -2,7 +2,7 @@
 GO      ?= go
 PKGS    := ./...
 
-.PHONY: all test unit conformance mutants cpython edge matrix lint vet fmt-check imports bench serve clean images containers-parity
+.PHONY: all test unit conformance mutants cpython edge matrix report-test lint vet fmt-check imports bench serve clean images containers-parity
 
 all: lint test
 
@@ -48,6 +48,12 @@ images:
 ## rule with the process tier's reports (several minutes; PARITY_TARGETS narrows it).
 containers-parity:
 	SOCKSPEC_PARITY=1 $(GO) test -count=1 -timeout 30m -run TestParity -v ./containers/
+
+## report-test: the HTML report in a headless Chromium (apt-get install chromium): it loads from
+## file:// without an error or a request, its cells open their detail, its filters hide rows; the
+## page and its screenshot go to reports/report-test.
+report-test:
+	$(GO) test -count=1 -run TestPageInBrowser -v ./internal/htmlreport -args -artefacts=$(CURDIR)/reports/report-test
 
 ## mutants: every mutant of spec/mutants against its rule's specs; fails when one survives.
 mutants:

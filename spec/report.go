@@ -17,6 +17,8 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/sockspec/sockspec/internal/buildinfo"
+	"github.com/sockspec/sockspec/internal/hostinfo"
+	"github.com/sockspec/sockspec/internal/htmlreport"
 	"github.com/sockspec/sockspec/spec/driver"
 	"github.com/sockspec/sockspec/spec/rules"
 )
@@ -57,6 +59,9 @@ type SpecResult struct {
 	// expected (with the Reason it is accepted) or unexpected.
 	Disposition Disposition `json:"disposition"`
 	Reason      string      `json:"reason,omitempty"`
+	// Hooks is the order of the target's hook calls (HookSequence), kept
+	// for every traced spec: one line, compared across targets.
+	Hooks string `json:"hooks,omitempty"`
 }
 
 // RuleResult is one rule's outcome and the specs it comes from.
@@ -115,6 +120,8 @@ type Verdict struct {
 	// HygieneFindings counts the specs after which the server process held
 	// more than it should (zombies, descriptors, threads, a busy CPU).
 	HygieneFindings int `json:"hygiene_findings,omitempty"`
+	// Machine is where the run was judged.
+	Machine hostinfo.Info `json:"machine"`
 }
 
 var _ = ReportAfterSuite("sockspec verdict", func(r Report) {
@@ -154,6 +161,8 @@ func WriteReports(dir string, v *Verdict) error {
 	}
 	if err != nil {
 		errs = append(errs, fmt.Errorf("json report: %w", err))
+	} else if err := htmlreport.WriteFromJSON(filepath.Join(dir, "report.html"), b); err != nil {
+		errs = append(errs, fmt.Errorf("html report: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -219,7 +228,7 @@ func ruleOf(s types.SpecReport) string {
 // judged by cfg's expectations.
 func Judge(r Report, cfg Config) *Verdict {
 	info := cfg.Target.Info()
-	v := &Verdict{Sockspec: buildinfo.Read(), Strict: cfg.Strict, Target: info.Name, Version: info.Version, TargetArgs: cfg.targetArgs(), Shard: cfg.Shard, Seed: r.SuiteConfig.RandomSeed, Counts: map[Outcome]int{}, Started: r.StartTime, Duration: r.RunTime}
+	v := &Verdict{Sockspec: buildinfo.Read(), Machine: hostinfo.Read(), Strict: cfg.Strict, Target: info.Name, Version: info.Version, TargetArgs: cfg.targetArgs(), Shard: cfg.Shard, Seed: r.SuiteConfig.RandomSeed, Counts: map[Outcome]int{}, Started: r.StartTime, Duration: r.RunTime}
 	if cfg.Network != nil {
 		v.Network = cfg.Network.Name
 	}
@@ -255,6 +264,8 @@ func Judge(r Report, cfg Config) *Verdict {
 				_ = json.Unmarshal([]byte(e.StringRepresentation()), &sr.Faults)
 			case timelineEntry:
 				_ = json.Unmarshal([]byte(e.StringRepresentation()), &sr.Timeline)
+			case hooksEntry:
+				sr.Hooks = e.StringRepresentation()
 			}
 		}
 		if out != OutcomePass && out != OutcomeNA || len(sr.Faults) > 0 {

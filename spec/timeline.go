@@ -42,7 +42,8 @@ var specLog struct {
 	start   time.Time
 	moments []Moment
 	faults  []driver.Fault
-	netSeen int // the network's decisions so far, kept or not
+	netSeen int              // the network's decisions so far, kept or not
+	traces  [][]driver.Event // each server's, for the hook sequence
 }
 
 // maxNetMoments bounds the network's decisions a timeline keeps: a spec
@@ -84,6 +85,7 @@ func sinceSpecStart() time.Duration {
 func noteTrace(es []driver.Event, offset time.Duration) {
 	specLog.Lock()
 	defer specLog.Unlock()
+	specLog.traces = append(specLog.traces, es)
 	for _, e := range es {
 		kind, what := "hook", e.String()
 		if e.Hook == driver.HookFault {
@@ -98,22 +100,30 @@ func noteTrace(es []driver.Event, offset time.Duration) {
 
 var _ = BeforeEach(func() {
 	specLog.Lock()
-	specLog.start, specLog.moments, specLog.faults, specLog.netSeen = time.Now(), nil, nil, 0
+	specLog.start, specLog.moments, specLog.faults, specLog.netSeen, specLog.traces = time.Now(), nil, nil, 0, nil
 	specLog.Unlock()
 	DeferCleanup(func() {
 		specLog.Lock()
-		moments, faults := specLog.moments, specLog.faults
+		moments, faults, traces := specLog.moments, specLog.faults, specLog.traces
 		if dropped := specLog.netSeen - maxNetMoments; dropped > 0 {
 			moments = append(moments, Moment{At: time.Since(specLog.start), Kind: "net",
 				What: fmt.Sprintf("… and %d more decisions of the network, not kept", dropped)})
 		}
-		specLog.start, specLog.moments, specLog.faults = time.Time{}, nil, nil
+		specLog.start, specLog.moments, specLog.faults, specLog.traces = time.Time{}, nil, nil, nil
 		specLog.Unlock()
+		cfg := currentRun().cfg
+		keep := cfg.KeepTimelines || CurrentSpecReport().Failed()
+		// The hook order of a passing spec is a line per spec; only the
+		// reference's report, the baseline other targets' are compared
+		// with, keeps it.
+		if seq := HookSequence(traces...); seq != "" && (keep || isBaseline(cfg.Target)) {
+			AddReportEntry(hooksEntry, seq, ReportEntryVisibilityNever)
+		}
 		if len(faults) > 0 {
 			b, _ := json.Marshal(faults)
 			AddReportEntry(faultsEntry, string(b), ReportEntryVisibilityNever)
 		}
-		if len(moments) > 0 && (currentRun().cfg.KeepTimelines || CurrentSpecReport().Failed()) {
+		if len(moments) > 0 && keep {
 			sort.SliceStable(moments, func(i, j int) bool { return moments[i].At < moments[j].At })
 			b, _ := json.Marshal(moments)
 			AddReportEntry(timelineEntry, string(b), ReportEntryVisibilityNever)

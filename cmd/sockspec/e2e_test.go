@@ -327,6 +327,9 @@ func TestBinaryRun(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "junit.xml")); err != nil {
 		t.Errorf("no junit.xml: %v", err)
 	}
+	if page, err := os.ReadFile(filepath.Join(dir, "report.html")); err != nil || !strings.Contains(string(page), `data-detail="d-ORD-03-0"`) {
+		t.Errorf("no report.html with ORD-03's cell beside report.json: %v", err)
+	}
 	code, stdout, _ = runSockspec(t, "run", "--target", "mutant:ord03-verify-ignored", "--label-filter", "rule:ORD-03")
 	if code != 1 || !strings.Contains(stdout, "ORD-03") {
 		t.Errorf("run against a mutant of ORD-03: status %d, want 1; stdout %s", code, stdout)

@@ -35,7 +35,8 @@ Flags:
                   what an exec: target serves, as for sockspec run
   --seed N        the random seed (default: a new one, printed in the
                   rerun command)
-` + networkFlagUsage + `  --report-dir D  also write junit.xml and report.json (timelines kept)
+` + networkFlagUsage + `  --report-dir D  also write junit.xml, report.json (timelines kept) and
+                  report.html
   --expectations auto|none|FILE
                   judge against the target's known deviations, as for
                   sockspec run (auto: the file shipped for a cpython: target)
