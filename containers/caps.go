@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sockspec/sockspec/internal/osfault"
+	"github.com/sockspec/sockspec/internal/procfs"
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
@@ -38,17 +39,8 @@ func canSetLimitsOf(user string) bool {
 }
 
 func effectiveCap(bit uint) bool {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
-			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			return err == nil && n&(1<<bit) != 0
-		}
-	}
-	return false
+	caps, err := procfs.EffectiveCaps()
+	return err == nil && caps&(1<<bit) != 0
 }
 
 // user is the uid:gid the target's containers run as.

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -204,7 +202,7 @@ func (b *box) findPIDs(ctx context.Context) error {
 			return fmt.Errorf("%w (status %d): run the image by hand (docker run --rm IMAGE) to see why", errExited, b.exitCode)
 		}
 		b.initPID = st.Pid
-		if pid := firstChild(b.initPID); pid != 0 {
+		if pid := procfs.FirstChild(b.initPID); pid != 0 {
 			b.PID = pid
 			return nil
 		}
@@ -214,20 +212,6 @@ func (b *box) findPIDs(ctx context.Context) error {
 			return fmt.Errorf("its init (pid %d) started no program within %v", b.initPID, pidBound)
 		}
 	}
-}
-
-// firstChild is the oldest child of pid, 0 when it has none.
-func firstChild(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return 0
-	}
-	n, _ := strconv.Atoi(f[0])
-	return n
 }
 
 // exited reports whether the container's program has ended.

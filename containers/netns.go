@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sockspec/sockspec/containers/images"
+	"github.com/sockspec/sockspec/internal/procfs"
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
@@ -51,7 +52,7 @@ func newNetHolder(ctx context.Context, e *Engine) (_ *netHolder, err error) {
 	if harnessNS() == nil {
 		return nil, fmt.Errorf("containers: cannot open the harness's own network namespace (/proc/self/ns/net)")
 	}
-	if h.ns, err = os.Open(fmt.Sprintf("/proc/%d/ns/net", h.box.PID)); err != nil {
+	if h.ns, err = procfs.NetNamespace(h.box.PID); err != nil {
 		return nil, fmt.Errorf("containers: the holder's network namespace: %w (the container tier needs root or CAP_SYS_ADMIN to enter it)", err)
 	}
 	return h, nil
@@ -94,7 +95,7 @@ func (h *netHolder) do(f func() error) error {
 // harnessNS is the harness's own network namespace, opened once before
 // any thread leaves it.
 var harnessNS = sync.OnceValue(func() *os.File {
-	f, err := os.Open("/proc/self/ns/net")
+	f, err := procfs.NetNamespace(0)
 	if err != nil {
 		return nil
 	}

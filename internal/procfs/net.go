@@ -120,8 +120,16 @@ type UnixSocket struct {
 }
 
 // UnixSockets reads /proc/net/unix.
-func UnixSockets() ([]UnixSocket, error) {
-	f, err := os.Open("/proc/net/unix")
+func UnixSockets() ([]UnixSocket, error) { return UnixSocketsOf(0) }
+
+// UnixSocketsOf reads the unix table of the network namespace process pid
+// is in (/proc/PID/net/unix); pid 0 is this process's.
+func UnixSocketsOf(pid int) ([]UnixSocket, error) {
+	path := "/proc/net/unix"
+	if pid != 0 {
+		path = fmt.Sprintf("/proc/%d/net/unix", pid)
+	}
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}

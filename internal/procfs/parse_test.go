@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/sockspec/sockspec/spec/driver"
 )
 
 // fixture opens a file of testdata/proc, which mirrors /proc's layout.
@@ -256,5 +258,30 @@ func TestRunnableCountsSpinning(t *testing.T) {
 	}
 	if got := after - before; got < spun*9/10 {
 		t.Fatalf("Runnable grew by %v over %v of spinning", got, spun)
+	}
+}
+
+// A listening socket of this process is found in its namespace's table,
+// by this process's pid as by 0, and this process holds it.
+func TestServerSocket(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for _, pid := range []int{0, os.Getpid()} {
+		inode, err := ServerSocket(pid, driver.TCP, ln.Addr().String())
+		if err != nil || inode == 0 {
+			t.Fatalf("ServerSocket(%d, tcp, %s) = %d, %v", pid, ln.Addr(), inode, err)
+		}
+		if !HoldsSocket(os.Getpid(), inode) {
+			t.Fatalf("this process does not hold socket %d", inode)
+		}
+		if got := TopHolder(map[int]int{os.Getpid(): os.Getppid()}, inode); got != os.Getpid() {
+			t.Fatalf("TopHolder = %d", got)
+		}
+	}
+	if inode, err := ServerSocket(0, driver.UDP, ln.Addr().String()); err != nil || inode != 0 {
+		t.Fatalf("a udp lookup of a tcp port found %d, %v", inode, err)
 	}
 }
