@@ -280,6 +280,12 @@ func (s *Server) requestStopLocked() {
 	s.wakeLocked()
 }
 
+// StopRequested reports whether Shutdown has asked the running
+// ServeForever to stop and the loop has not ended yet: CPython's
+// __shutdown_request, which a harness reads to know that a shutdown call
+// has taken effect.
+func (s *Server) StopRequested() bool { return s.stopRequested() }
+
 func (s *Server) stopRequested() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

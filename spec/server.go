@@ -12,6 +12,7 @@ import (
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
 
 	"github.com/sockspec/sockspec/spec/driver"
 )
@@ -220,6 +221,30 @@ func (s *Server) WaitForCalls(hook string, n int) {
 	s.WaitFor(fmt.Sprintf("%d calls of %s", n, hook), ReplyBound, func(es []driver.Event) bool {
 		return driver.Count(es, hook, driver.Call) >= n
 	})
+}
+
+// WaitShutdownRequested waits until the server's own record of a
+// shutdown request is set, where the target reports it (State's
+// ShutdownRequested): the trace's shutdown call comes first, and the flag
+// is set a moment later on the caller's thread, a window in which a
+// loaded machine can let the serving thread run on. A target that does
+// not report the flag is taken at its call.
+func (s *Server) WaitShutdownRequested() {
+	GinkgoHelper()
+	requested := func() (said, set bool) {
+		ctx, cancel := s.bounded(ReplyBound)
+		defer cancel()
+		st, err := s.Session.State(ctx)
+		if err != nil || st.ShutdownRequested == nil {
+			return false, false
+		}
+		return true, *st.ShutdownRequested
+	}
+	if said, set := requested(); !said || set {
+		return
+	}
+	Eventually(func() bool { _, set := requested(); return set }).WithTimeout(ReplyBound).WithPolling(5*time.Millisecond).
+		Should(BeTrue(), "shutdown() was called, and the server never recorded the request")
 }
 
 // WaitForReturns waits until hook returned n times in all.

@@ -94,6 +94,10 @@ var _ = Describe("SHUTDOWN", func() {
 			b := srv.Dial().Send(driver.Echo("late"))
 			done := shutdownAsync(srv)
 			srv.WaitForCalls(driver.HookShutdown, 1)
+			// Release the held request only once the stop is recorded, or
+			// the loop may take b before shutdown() has set its flag,
+			// which would blame the target for the harness's haste.
+			srv.WaitShutdownRequested()
 			a.Write([]byte("go\n"))
 			Eventually(done).WithTimeout(ReplyBound).Should(Receive(HaveReturned()))
 			Expect(srv.Events()).To(HaveTracedOnce(driver.HookGetRequest), "only the held request may be taken")

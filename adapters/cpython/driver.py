@@ -888,6 +888,10 @@ class Session(object):
             "threads": len(threads) if isinstance(threads, list) else -1,
             "pid": os.getpid(),
             "timeout": text(srv.timeout),
+            # BaseServer.__shutdown_request, as every version names it: set
+            # by shutdown() on its own thread, a moment after its call is
+            # traced.
+            "shutdown_requested": bool(getattr(srv, "_BaseServer__shutdown_request", False)),
         }
 
 

@@ -315,6 +315,8 @@ func (s *session) State(context.Context) (driver.State, error) {
 		PID:            os.Getpid(),
 		Timeout:        pythonSeconds(s.srv.Config().Timeout),
 	}
+	requested := s.srv.StopRequested()
+	st.ShutdownRequested = &requested
 	if s.mut.State != nil {
 		s.mut.State(&st)
 	}

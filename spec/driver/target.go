@@ -137,6 +137,13 @@ type State struct {
 	// Timeout is the server's timeout attribute as Python would print it:
 	// "None", "300", "0.5".
 	Timeout string `json:"timeout"`
+	// ShutdownRequested is the server's own record that shutdown() asked
+	// the running serve_forever to stop (CPython's __shutdown_request);
+	// nil when the target does not say. A shutdown call in the trace only
+	// says the call began: the flag is set a moment later, on another
+	// thread, and a spec about what the loop does once it is set waits
+	// for it here.
+	ShutdownRequested *bool `json:"shutdown_requested,omitempty"`
 }
 
 // Errors a session returns for the harness, not for the target.
