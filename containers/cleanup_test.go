@@ -47,7 +47,8 @@ func TestMain(m *testing.M) {
 }
 
 // holdSession is a harness that starts a session and waits to be killed:
-// it prints its run's ID once the session's container runs.
+// it prints its run's ID once the session's container runs and the spare
+// for the next session is made.
 func holdSession() int {
 	t, err := Open("reference", Options{})
 	if err != nil {
@@ -57,6 +58,10 @@ func holdSession() int {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := t.Start(ctx, driver.ServerConfig{Family: driver.TCP, Dispatch: driver.Sync}); err != nil {
+		fmt.Println("error", err)
+		return 2
+	}
+	if _, err := t.(*Target).spareMade(ctx); err != nil {
 		fmt.Println("error", err)
 		return 2
 	}
@@ -73,8 +78,8 @@ func helper(t *testing.T, mode string, env []string, args ...string) *exec.Cmd {
 }
 
 // TestSweepAfterKill kills a harness with SIGKILL while its session runs
-// and checks that the next start removes the containers and the network
-// it left, and says so.
+// and its spare waits, and checks that the next start removes the
+// containers and the network it left, and says so.
 func TestSweepAfterKill(t *testing.T) {
 	e := needEngine(t)
 	needImage(t, e, images.ReferenceImage)
@@ -126,15 +131,15 @@ func TestSweepAfterKill(t *testing.T) {
 		}
 		return len(cs.Items), len(ns.Items)
 	}
-	if c, n := left(); c != 2 || n != 0 {
-		t.Fatalf("the killed harness left %d containers and %d networks; want its session and its network holder", c, n)
+	if c, n := left(); c != 3 || n != 0 {
+		t.Fatalf("the killed harness left %d containers and %d networks; want its session, its spare and its network holder", c, n)
 	}
 	said, err := Sweep(ctx, e)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(said, run) || !strings.Contains(said, "removed 2 container(s)") {
-		t.Errorf("Sweep said %q; want the two containers of run %s named", said, run)
+	if !strings.Contains(said, run) || !strings.Contains(said, "removed 3 container(s)") {
+		t.Errorf("Sweep said %q; want the three containers of run %s named", said, run)
 	}
 	if c, n := left(); c != 0 || n != 0 {
 		t.Errorf("after the sweep %d containers and %d networks of the dead run are left", c, n)

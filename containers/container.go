@@ -51,10 +51,11 @@ type box struct {
 	started      time.Time
 	exitCode     int // when it exited before findPIDs saw it run
 
-	attach client.HijackedResponse
-	stdout *io.PipeReader
-	stderr *io.PipeReader
-	demux  chan struct{} // closed when the attach stream ended
+	attach    client.HijackedResponse
+	demuxOnce sync.Once
+	stdout    *io.PipeReader
+	stderr    *io.PipeReader
+	demux     chan struct{} // closed when the attach stream ended
 
 	removeOnce sync.Once
 	removeErr  error
@@ -162,23 +163,33 @@ func imageExists(ctx context.Context, e *Engine, image string) error {
 
 // attachStreams attaches to the container before it starts, so that not
 // a byte of its output is lost; the stream works for any image, with or
-// without a shell. Stdout and stderr come multiplexed and are split here.
+// without a shell. Stdout and stderr come multiplexed and are split by
+// readStreams, once someone reads them: until then what the container
+// writes waits in the stream, and no goroutine runs for it.
 func (b *box) attachStreams(ctx context.Context, stdin bool) error {
 	res, err := b.e.Client.ContainerAttach(ctx, b.id, client.ContainerAttachOptions{Stream: true, Stdin: stdin, Stdout: true, Stderr: true})
 	if err != nil {
 		return fmt.Errorf("containers: attaching to %s: %w", short(b.id), err)
 	}
 	b.attach = res.HijackedResponse
-	outR, outW := io.Pipe()
-	errR, errW := io.Pipe()
-	b.stdout, b.stderr = outR, errR
-	go func() {
-		defer close(b.demux)
-		_, err := stdcopy.StdCopy(outW, errW, b.attach.Reader)
-		outW.CloseWithError(err)
-		errW.CloseWithError(err)
-	}()
 	return nil
+}
+
+// readStreams starts splitting the attach stream and returns the
+// container's stdout and stderr.
+func (b *box) readStreams() (stdout, stderr io.Reader) {
+	b.demuxOnce.Do(func() {
+		outR, outW := io.Pipe()
+		errR, errW := io.Pipe()
+		b.stdout, b.stderr = outR, errR
+		go func() {
+			defer close(b.demux)
+			_, err := stdcopy.StdCopy(outW, errW, b.attach.Reader)
+			outW.CloseWithError(err)
+			errW.CloseWithError(err)
+		}()
+	})
+	return b.stdout, b.stderr
 }
 
 // pidBound bounds the wait for the container's program to exist.
@@ -247,9 +258,13 @@ func (b *box) remove() error {
 		}
 		if b.attach.Conn != nil {
 			b.attach.Close()
-			// A demultiplexer blocked on an unread pipe ends too.
-			b.stdout.Close()
-			b.stderr.Close()
+			// Either no one read the streams and none will, or a
+			// demultiplexer blocked on an unread pipe ends too.
+			b.demuxOnce.Do(func() { close(b.demux) })
+			if b.stdout != nil {
+				b.stdout.Close()
+				b.stderr.Close()
+			}
 			select {
 			case <-b.demux:
 			case <-time.After(removeBound):
@@ -269,6 +284,24 @@ func (b *box) waitExit(bound time.Duration) bool {
 		time.Sleep(5 * time.Millisecond)
 	}
 	return b.exited()
+}
+
+// stopped reports whether every process of the container has exited:
+// its init has, and the kernel kills every other process of a pid
+// namespace before the exit of the namespace's init completes.
+func (b *box) stopped() bool { return b.initPID != 0 && !procfs.Alive(b.initPID) }
+
+// waitStopped waits up to bound for the container to stop on its own:
+// docker-init exits as soon as the program it runs does.
+func (b *box) waitStopped(bound time.Duration) bool {
+	deadline := time.Now().Add(bound)
+	for time.Now().Before(deadline) {
+		if b.stopped() {
+			return true
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return b.stopped()
 }
 
 // logsNote is the last line the container wrote, for a one-line error.
