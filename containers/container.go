@@ -15,7 +15,6 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
-	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/sockspec/sockspec/internal/procfs"
 )
@@ -43,7 +42,6 @@ type boxSpec struct {
 // box is one running container: its attach stream and host pids.
 type box struct {
 	e  *Engine
-	tc testcontainers.Container
 	id string
 	// initPID is the host pid of the container's init (docker-init);
 	// PID is its child, the program the container was started for.
@@ -93,38 +91,33 @@ func run(ctx context.Context, e *Engine, s boxSpec) (_ *box, err error) {
 	if user == "" {
 		user = defaultUser
 	}
-	req := testcontainers.ContainerRequest{
-		Image:              s.image,
-		Labels:             runLabels(s.role),
-		HostConfigModifier: s.hostConfig,
-		ConfigModifier: func(c *container.Config) {
-			c.User = user
-			c.Env = append(c.Env, s.env...)
-			if len(s.argv) > 0 {
-				c.Entrypoint = s.argv[:1]
-				c.Cmd = s.argv[1:]
-			}
-			c.OpenStdin = s.stdin
-			c.StdinOnce = s.stdin
-			c.AttachStdin = s.stdin
-			c.AttachStdout = true
-			c.AttachStderr = true
-			c.Tty = false
-			c.ExposedPorts = nil
-		},
+	cfg := &container.Config{
+		Image:        s.image,
+		Labels:       runLabels(s.role),
+		User:         user,
+		Env:          s.env,
+		OpenStdin:    s.stdin,
+		StdinOnce:    s.stdin,
+		AttachStdin:  s.stdin,
+		AttachStdout: true,
+		AttachStderr: true,
 	}
-	tc, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
-		ContainerRequest: req,
-		ProviderType:     testcontainers.ProviderDocker,
-		Started:          false,
-	})
+	if len(s.argv) > 0 {
+		cfg.Entrypoint = s.argv[:1]
+		cfg.Cmd = s.argv[1:]
+	}
+	hc := &container.HostConfig{}
+	s.hostConfig(hc)
+	res, err := e.Client.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc})
 	if err != nil {
-		if tc != nil {
-			_ = testcontainers.TerminateContainer(tc)
+		if res.ID != "" {
+			rctx, cancel := context.WithTimeout(context.Background(), removeBound)
+			_ = removeContainer(rctx, e, res.ID)
+			cancel()
 		}
 		return nil, explainCreate(s, err)
 	}
-	b := &box{e: e, tc: tc, id: tc.GetContainerID(), demux: make(chan struct{})}
+	b := &box{e: e, id: res.ID, demux: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			b.remove()
@@ -152,8 +145,8 @@ func run(ctx context.Context, e *Engine, s boxSpec) (_ *box, err error) {
 // defaultUser is nobody:nogroup: no container runs as root.
 const defaultUser = "65534:65534"
 
-// imageExists refuses an image that is not built: testcontainers would
-// otherwise try to pull it, and there is no registry to pull from.
+// imageExists refuses an image that is not built, with the fix: there
+// is no registry to pull from.
 func imageExists(ctx context.Context, e *Engine, image string) error {
 	if _, err := e.Client.ImageInspect(ctx, image); err != nil {
 		return fmt.Errorf("containers: the image %s is not built (%v): run make images, or docker build -t %s for your own", image, shortErr(err), image)
