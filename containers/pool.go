@@ -7,10 +7,10 @@ import (
 )
 
 // A container costs more to start than a spec costs to run: creating,
-// attaching, starting and finding the pids of one takes 150–300 ms, and
-// its removal 20–100 ms more. So an adapter target keeps one spare: while
-// a session runs, the next session's container is made in the background
-// (fill), and a finished session's container, once it has stopped on its
+// attaching, starting and finding the pids of one takes 100–250 ms, and
+// its removal 20–100 ms more. So an adapter target keeps spares: while
+// a session runs, the next sessions' containers are made in the
+// background (fill), and a finished session's container, once it has stopped on its
 // own, is removed in the background (removeInBackground). A Start then
 // only takes the spare, and a Close only waits for the adapter to exit.
 //
@@ -39,6 +39,12 @@ type filling struct {
 
 // fillBound bounds the making of a spare, as the probe's start is bounded.
 const fillBound = HelloBound + pidBound
+
+// poolSize is the number of spares a target keeps. A container takes
+// longer to make (100–250 ms on a loaded machine) than many specs take to
+// run, and two made at once take less than twice as long as one: with
+// two, short specs in a row do not wait for the engine.
+const poolSize = 2
 
 // maxRemoving bounds the removals running in the background; beyond it a
 // session's Close removes its container itself.
@@ -101,8 +107,11 @@ func (t *Target) take(ctx context.Context) (*spare, error) {
 		t.mu.Unlock()
 		return nil, errClosed
 	}
-	f := t.next
-	t.next = nil
+	var f *filling
+	if len(t.spares) > 0 {
+		f = t.spares[0]
+		t.spares = t.spares[1:]
+	}
 	t.mu.Unlock()
 	var sp *spare
 	if f != nil {
@@ -132,17 +141,16 @@ func (t *Target) take(ctx context.Context) (*spare, error) {
 	return sp, nil
 }
 
-// fillNext starts making the next spare, unless one is made or being made.
+// fillNext starts making spares until poolSize are made or being made.
 func (t *Target) fillNext() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.closed || t.next != nil {
-		return
+	for !t.closed && len(t.spares) < poolSize {
+		f := &filling{done: make(chan struct{})}
+		t.spares = append(t.spares, f)
+		t.bg.Add(1)
+		go t.fill(f)
 	}
-	f := &filling{done: make(chan struct{})}
-	t.next = f
-	t.bg.Add(1)
-	go t.fill(f)
 }
 
 // fill makes a spare; it runs on a goroutine of its own while a spec runs
@@ -158,10 +166,10 @@ func (t *Target) fill(f *filling) {
 // park keeps a spare made elsewhere (the probe's) for the next Start.
 func (t *Target) park(sp *spare) {
 	t.mu.Lock()
-	if !t.closed && t.next == nil {
+	if !t.closed && len(t.spares) < poolSize {
 		f := &filling{done: make(chan struct{}), spare: sp}
 		close(f.done)
-		t.next = f
+		t.spares = append(t.spares, f)
 		t.mu.Unlock()
 		return
 	}
@@ -170,12 +178,12 @@ func (t *Target) park(sp *spare) {
 }
 
 // giveBack returns a spare still being made, which a Start gave up
-// waiting for, to the pool; when the pool has another or the target is
+// waiting for, to the pool; when the pool is full or the target is
 // closed, it waits for the spare (fillBound bounds it) and discards it.
 func (t *Target) giveBack(f *filling) {
 	t.mu.Lock()
-	if !t.closed && t.next == nil {
-		t.next = f
+	if !t.closed && len(t.spares) < poolSize {
+		t.spares = append([]*filling{f}, t.spares...)
 		t.mu.Unlock()
 		return
 	}

@@ -19,7 +19,10 @@ import (
 // its container; it fails when there is none.
 func (t *Target) spareMade(ctx context.Context) (*box, error) {
 	t.mu.Lock()
-	f := t.next
+	var f *filling
+	if len(t.spares) > 0 {
+		f = t.spares[0]
+	}
 	t.mu.Unlock()
 	if f == nil {
 		return nil, errors.New("no spare is being made")
@@ -33,6 +36,24 @@ func (t *Target) spareMade(ctx context.Context) (*box, error) {
 		return nil, f.err
 	}
 	return f.spare.b, nil
+}
+
+// sparesMade waits for every spare being made.
+func (t *Target) sparesMade(ctx context.Context) error {
+	t.mu.Lock()
+	spares := append([]*filling(nil), t.spares...)
+	t.mu.Unlock()
+	for _, f := range spares {
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if f.err != nil {
+			return f.err
+		}
+	}
+	return nil
 }
 
 // TestSpareLikeFresh: the container the pool made while a session ran is

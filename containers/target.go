@@ -94,8 +94,9 @@ type Target struct {
 	mu     sync.Mutex
 	live   map[*box]struct{}
 	closed bool
-	// next is the spare the next Start takes (pool.go).
-	next *filling
+	// spares are made or being made, the oldest first, for the next
+	// Starts (pool.go).
+	spares []*filling
 	// bg counts the fills and removals running in the background;
 	// removing is the number of the latter, removeErrs what they failed.
 	bg         sync.WaitGroup
@@ -224,17 +225,19 @@ func (t *Target) Start(ctx context.Context, cfg driver.ServerConfig) (driver.Ses
 }
 
 // Close waits for the target's work in the background, then removes
-// every container (the spare's too) and the network it still has.
+// every container (the spares' too) and the network it still has.
 func (t *Target) Close() error {
 	t.mu.Lock()
 	t.closed = true
-	f := t.next
-	t.next = nil
+	spares := t.spares
+	t.spares = nil
 	t.mu.Unlock()
 	t.waitBackground()
 	var errs []error
-	if f != nil && f.spare != nil {
-		errs = append(errs, t.discard(f.spare))
+	for _, f := range spares {
+		if f.spare != nil {
+			errs = append(errs, t.discard(f.spare))
+		}
 	}
 	t.mu.Lock()
 	boxes := make([]*box, 0, len(t.live))
