@@ -199,3 +199,31 @@ func TestCloseLeavesNothingRunning(t *testing.T) {
 		t.Errorf("goroutines left after the target closed: %v", err)
 	}
 }
+
+// TestRemoveRunTakesSpares: what an interrupted harness calls removes its
+// spares with its sessions and network holder, and the target's Close
+// copes with their being gone.
+func TestRemoveRunTakesSpares(t *testing.T) {
+	e := needEngine(t)
+	needImage(t, e, images.ReferenceImage)
+	tgt := openTarget(t, "reference", Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s, err := tgt.Start(ctx, driver.ServerConfig{Family: driver.TCP, Dispatch: driver.Sync})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := tgt.sparesMade(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(runContainers(t, e)), 2+poolSize; got != want {
+		t.Fatalf("%d containers run; want the session's, %d spares and the network holder", got, poolSize)
+	}
+	if err := RemoveRun(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if left := runContainers(t, e); len(left) > 0 {
+		t.Errorf("containers left after RemoveRun: %v", left)
+	}
+}
