@@ -121,11 +121,12 @@ func (t *Target) startBlackbox(ctx context.Context, cfg driver.ServerConfig) (_ 
 		removeDir(s.dir)
 		return nil, err
 	}
+	stdout, stderr := s.b.readStreams()
 	s.readers.Add(2)
-	go s.readStdout()
+	go s.readStdout(stdout)
 	go func() {
 		defer s.readers.Done()
-		_, _ = io.Copy(&s.stderr, s.b.stderr)
+		_, _ = io.Copy(&s.stderr, stderr)
 	}()
 	if err := s.awaitReady(ctx); err != nil {
 		s.Close()
@@ -156,9 +157,9 @@ type bbSession struct {
 	closeErr  error
 }
 
-func (s *bbSession) readStdout() {
+func (s *bbSession) readStdout(stdout io.Reader) {
 	defer s.readers.Done()
-	br := bufio.NewReaderSize(s.b.stdout, 4096)
+	br := bufio.NewReaderSize(stdout, 4096)
 	line, err := br.ReadSlice('\n')
 	_, _ = s.stdout.Write(line)
 	if err == nil {

@@ -47,7 +47,8 @@ func TestMain(m *testing.M) {
 }
 
 // holdSession is a harness that starts a session and waits to be killed:
-// it prints its run's ID once the session's container runs.
+// it prints its run's ID once the session's container runs and the
+// spares for the next sessions are made.
 func holdSession() int {
 	t, err := Open("reference", Options{})
 	if err != nil {
@@ -57,6 +58,10 @@ func holdSession() int {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := t.Start(ctx, driver.ServerConfig{Family: driver.TCP, Dispatch: driver.Sync}); err != nil {
+		fmt.Println("error", err)
+		return 2
+	}
+	if err := t.(*Target).sparesMade(ctx); err != nil {
 		fmt.Println("error", err)
 		return 2
 	}
@@ -73,8 +78,8 @@ func helper(t *testing.T, mode string, env []string, args ...string) *exec.Cmd {
 }
 
 // TestSweepAfterKill kills a harness with SIGKILL while its session runs
-// and checks that the next start removes the containers and the network
-// it left, and says so.
+// and its spares wait, and checks that the next start removes the
+// containers and the network it left, and says so.
 func TestSweepAfterKill(t *testing.T) {
 	e := needEngine(t)
 	needImage(t, e, images.ReferenceImage)
@@ -126,15 +131,16 @@ func TestSweepAfterKill(t *testing.T) {
 		}
 		return len(cs.Items), len(ns.Items)
 	}
-	if c, n := left(); c != 2 || n != 0 {
-		t.Fatalf("the killed harness left %d containers and %d networks; want its session and its network holder", c, n)
+	want := 2 + poolSize
+	if c, n := left(); c != want || n != 0 {
+		t.Fatalf("the killed harness left %d containers and %d networks; want its session, its %d spares and its network holder", c, n, poolSize)
 	}
 	said, err := Sweep(ctx, e)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(said, run) || !strings.Contains(said, "removed 2 container(s)") {
-		t.Errorf("Sweep said %q; want the two containers of run %s named", said, run)
+	if !strings.Contains(said, run) || !strings.Contains(said, fmt.Sprintf("removed %d container(s)", want)) {
+		t.Errorf("Sweep said %q; want the %d containers of run %s named", said, want, run)
 	}
 	if c, n := left(); c != 0 || n != 0 {
 		t.Errorf("after the sweep %d containers and %d networks of the dead run are left", c, n)

@@ -13,7 +13,6 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
-	"github.com/testcontainers/testcontainers-go"
 
 	"github.com/sockspec/sockspec/internal/procfs"
 )
@@ -41,7 +40,6 @@ type boxSpec struct {
 // box is one running container: its attach stream and host pids.
 type box struct {
 	e  *Engine
-	tc testcontainers.Container
 	id string
 	// initPID is the host pid of the container's init (docker-init);
 	// PID is its child, the program the container was started for.
@@ -49,10 +47,11 @@ type box struct {
 	started      time.Time
 	exitCode     int // when it exited before findPIDs saw it run
 
-	attach client.HijackedResponse
-	stdout *io.PipeReader
-	stderr *io.PipeReader
-	demux  chan struct{} // closed when the attach stream ended
+	attach    client.HijackedResponse
+	demuxOnce sync.Once
+	stdout    *io.PipeReader
+	stderr    *io.PipeReader
+	demux     chan struct{} // closed when the attach stream ended
 
 	removeOnce sync.Once
 	removeErr  error
@@ -90,38 +89,33 @@ func run(ctx context.Context, e *Engine, s boxSpec) (_ *box, err error) {
 	if user == "" {
 		user = defaultUser
 	}
-	req := testcontainers.ContainerRequest{
-		Image:              s.image,
-		Labels:             runLabels(s.role),
-		HostConfigModifier: s.hostConfig,
-		ConfigModifier: func(c *container.Config) {
-			c.User = user
-			c.Env = append(c.Env, s.env...)
-			if len(s.argv) > 0 {
-				c.Entrypoint = s.argv[:1]
-				c.Cmd = s.argv[1:]
-			}
-			c.OpenStdin = s.stdin
-			c.StdinOnce = s.stdin
-			c.AttachStdin = s.stdin
-			c.AttachStdout = true
-			c.AttachStderr = true
-			c.Tty = false
-			c.ExposedPorts = nil
-		},
+	cfg := &container.Config{
+		Image:        s.image,
+		Labels:       runLabels(s.role),
+		User:         user,
+		Env:          s.env,
+		OpenStdin:    s.stdin,
+		StdinOnce:    s.stdin,
+		AttachStdin:  s.stdin,
+		AttachStdout: true,
+		AttachStderr: true,
 	}
-	tc, err := testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{
-		ContainerRequest: req,
-		ProviderType:     testcontainers.ProviderDocker,
-		Started:          false,
-	})
+	if len(s.argv) > 0 {
+		cfg.Entrypoint = s.argv[:1]
+		cfg.Cmd = s.argv[1:]
+	}
+	hc := &container.HostConfig{}
+	s.hostConfig(hc)
+	res, err := e.Client.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc})
 	if err != nil {
-		if tc != nil {
-			_ = testcontainers.TerminateContainer(tc)
+		if res.ID != "" {
+			rctx, cancel := context.WithTimeout(context.Background(), removeBound)
+			_ = removeContainer(rctx, e, res.ID)
+			cancel()
 		}
 		return nil, explainCreate(s, err)
 	}
-	b := &box{e: e, tc: tc, id: tc.GetContainerID(), demux: make(chan struct{})}
+	b := &box{e: e, id: res.ID, demux: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			b.remove()
@@ -149,8 +143,8 @@ func run(ctx context.Context, e *Engine, s boxSpec) (_ *box, err error) {
 // defaultUser is nobody:nogroup: no container runs as root.
 const defaultUser = "65534:65534"
 
-// imageExists refuses an image that is not built: testcontainers would
-// otherwise try to pull it, and there is no registry to pull from.
+// imageExists refuses an image that is not built, with the fix: there
+// is no registry to pull from.
 func imageExists(ctx context.Context, e *Engine, image string) error {
 	if _, err := e.Client.ImageInspect(ctx, image); err != nil {
 		return fmt.Errorf("containers: the image %s is not built (%v): run make images, or docker build -t %s for your own", image, shortErr(err), image)
@@ -160,23 +154,33 @@ func imageExists(ctx context.Context, e *Engine, image string) error {
 
 // attachStreams attaches to the container before it starts, so that not
 // a byte of its output is lost; the stream works for any image, with or
-// without a shell. Stdout and stderr come multiplexed and are split here.
+// without a shell. Stdout and stderr come multiplexed and are split by
+// readStreams, once someone reads them: until then what the container
+// writes waits in the stream, and no goroutine runs for it.
 func (b *box) attachStreams(ctx context.Context, stdin bool) error {
 	res, err := b.e.Client.ContainerAttach(ctx, b.id, client.ContainerAttachOptions{Stream: true, Stdin: stdin, Stdout: true, Stderr: true})
 	if err != nil {
 		return fmt.Errorf("containers: attaching to %s: %w", short(b.id), err)
 	}
 	b.attach = res.HijackedResponse
-	outR, outW := io.Pipe()
-	errR, errW := io.Pipe()
-	b.stdout, b.stderr = outR, errR
-	go func() {
-		defer close(b.demux)
-		_, err := stdcopy.StdCopy(outW, errW, b.attach.Reader)
-		outW.CloseWithError(err)
-		errW.CloseWithError(err)
-	}()
 	return nil
+}
+
+// readStreams starts splitting the attach stream and returns the
+// container's stdout and stderr.
+func (b *box) readStreams() (stdout, stderr io.Reader) {
+	b.demuxOnce.Do(func() {
+		outR, outW := io.Pipe()
+		errR, errW := io.Pipe()
+		b.stdout, b.stderr = outR, errR
+		go func() {
+			defer close(b.demux)
+			_, err := stdcopy.StdCopy(outW, errW, b.attach.Reader)
+			outW.CloseWithError(err)
+			errW.CloseWithError(err)
+		}()
+	})
+	return b.stdout, b.stderr
 }
 
 // pidBound bounds the wait for the container's program to exist.
@@ -231,9 +235,13 @@ func (b *box) remove() error {
 		}
 		if b.attach.Conn != nil {
 			b.attach.Close()
-			// A demultiplexer blocked on an unread pipe ends too.
-			b.stdout.Close()
-			b.stderr.Close()
+			// Either no one read the streams and none will, or a
+			// demultiplexer blocked on an unread pipe ends too.
+			b.demuxOnce.Do(func() { close(b.demux) })
+			if b.stdout != nil {
+				b.stdout.Close()
+				b.stderr.Close()
+			}
 			select {
 			case <-b.demux:
 			case <-time.After(removeBound):
@@ -253,6 +261,24 @@ func (b *box) waitExit(bound time.Duration) bool {
 		time.Sleep(5 * time.Millisecond)
 	}
 	return b.exited()
+}
+
+// stopped reports whether every process of the container has exited:
+// its init has, and the kernel kills every other process of a pid
+// namespace before the exit of the namespace's init completes.
+func (b *box) stopped() bool { return b.initPID != 0 && !procfs.Alive(b.initPID) }
+
+// waitStopped waits up to bound for the container to stop on its own:
+// docker-init exits as soon as the program it runs does.
+func (b *box) waitStopped(bound time.Duration) bool {
+	deadline := time.Now().Add(bound)
+	for time.Now().Before(deadline) {
+		if b.stopped() {
+			return true
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return b.stopped()
 }
 
 // logsNote is the last line the container wrote, for a one-line error.

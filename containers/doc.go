@@ -15,16 +15,36 @@
 //
 // # One container per session
 //
-// Each session is a container of its own, created through testcontainers-
-// go, started only after the harness attached to it: the adapter's stdin
+// Each session is a container of its own, created with the Docker API
+// (the engine is found and checked through testcontainers-go: Connect),
+// started only after the harness attached to it: the adapter's stdin
 // and stdout are the Docker attach stream (hijacked, demultiplexed here),
 // which works for any image, a shell-less one included. docker-init is the
 // container's PID 1 (a Python PID 1 would ignore SIGTERM); the adapter is
 // its child, whose host pid (State.Pid's child, the same kernel) is what
 // the hygiene oracle (internal/procfs), the faults (internal/osfault) and
 // the signals reach: the same means as the process tier, on the same
-// process. A session's Close says bye, waits ByeBound, then removes the
-// container, which kills every process in it.
+// process. A session's Close says bye and waits, within ByeBound, for the
+// container to stop (docker-init exits with the adapter, and the kernel
+// kills the rest of the container's processes first) and for its output
+// to end; a container that does not stop is removed at once, which kills
+// every process in it.
+//
+// # Spares
+//
+// A container takes 100–250 ms to start, longer than many specs take to
+// run, so the engine's work is kept off the specs' path (pool.go). An
+// adapter target keeps two spares: containers made exactly as a session's
+// (image, limits, labels, confinement, network, a shared directory of
+// their own) whose adapter runs and waits on its stdin for its first
+// command, as a fresh one would. Start takes the oldest, reads the hello
+// waiting in its attach stream and starts making the next; the probe's
+// container is the first spare.
+// No container serves two sessions. A stopped session's container is
+// removed in the background. Both run on goroutines of the target, which
+// it names (BackgroundFuncs) for the suite's per-spec leak check; its
+// Close waits for them and removes the spares. image= targets, whose
+// program starts serving as soon as its container starts, have none.
 //
 // # Where the servers listen
 //
@@ -41,11 +61,8 @@
 // ports was rejected: docker-proxy accepts connections itself, which
 // changes what the listen backlog and the client's address rules see.
 //
-// The specs that look at the harness's own namespace instead of going
-// through the session (NET-05 dials with net.Dial, NET-03 reads
-// /proc/net/tcp) cannot see these servers. Options.Network = NetworkHost
-// runs the containers in the host's namespace instead: no network
-// isolation, and the same verdicts as the process tier.
+// Options.Network = NetworkHost runs the containers in the host's
+// namespace instead: no network isolation, as a process target has.
 //
 // # Confinement
 //
@@ -63,7 +80,8 @@
 // 127.0.0.1 unless the user set them, and refuses a container host that
 // is not a loopback address. Every container carries labels naming the
 // run, the harness's pid and its start time; sessions and targets remove
-// their own, RemoveRun removes a whole run (an interrupted harness), and
+// their own (a target's Close its spares and its network holder),
+// RemoveRun removes a whole run (an interrupted harness), and
 // the first Open of a process removes, and reports, what runs whose
 // harness is gone left behind (Sweep).
 package containers

@@ -14,9 +14,10 @@ import (
 	tclog "github.com/testcontainers/testcontainers-go/log"
 )
 
-// Engine is the Docker engine the container tier talks to, through
-// testcontainers-go, with the reaper off (this tier removes what it
-// starts itself: see cleanup.go) and every published port on loopback.
+// Engine is the Docker engine the container tier talks to: found and
+// checked through testcontainers-go, with the reaper off (this tier
+// removes what it starts itself: see cleanup.go) and every published port
+// on loopback; containers are made with its Client directly.
 type Engine struct {
 	Provider *testcontainers.DockerProvider
 	Client   *client.Client

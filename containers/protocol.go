@@ -29,10 +29,12 @@ const (
 type peer struct {
 	b     *box
 	hello driver.Message
-	// onEvent receives the adapter's events, stamped with their time.
+	// onEvent receives the adapter's events, stamped with their time
+	// since the session's start (startClock).
 	onEvent func(driver.Event)
 
 	mu      sync.Mutex
+	since   time.Time
 	nextID  int64
 	pending map[int64]chan driver.Message
 	broken  error
@@ -49,10 +51,11 @@ var errAdapterGone = errors.New("the adapter exited")
 
 // startPeer reads the adapter's output and waits for its hello.
 func startPeer(ctx context.Context, b *box, validate bool, what string) (*peer, error) {
-	p := &peer{b: b, pending: map[int64]chan driver.Message{}, hellos: make(chan driver.Message, 1), ended: make(chan struct{})}
+	p := &peer{b: b, since: b.started, pending: map[int64]chan driver.Message{}, hellos: make(chan driver.Message, 1), ended: make(chan struct{})}
+	stdout, stderr := b.readStreams()
 	p.readers.Add(2)
-	go p.readStderr()
-	go p.readStdout(validate)
+	go p.readStderr(stderr)
+	go p.readStdout(stdout, validate)
 	hctx, cancel := context.WithTimeout(ctx, HelloBound)
 	defer cancel()
 	select {
@@ -77,15 +80,15 @@ func startPeer(ctx context.Context, b *box, validate bool, what string) (*peer, 
 	return p, nil
 }
 
-func (p *peer) readStderr() {
+func (p *peer) readStderr(stderr io.Reader) {
 	defer p.readers.Done()
-	_, _ = io.Copy(&p.stderr, p.b.stderr)
+	_, _ = io.Copy(&p.stderr, stderr)
 }
 
-func (p *peer) readStdout(strict bool) {
+func (p *peer) readStdout(stdout io.Reader, strict bool) {
 	defer p.readers.Done()
 	defer close(p.ended)
-	dec := driver.NewDecoder(p.b.stdout)
+	dec := driver.NewDecoder(stdout)
 	dec.Strict = strict
 	saidHello := false
 	events := 0
@@ -97,7 +100,7 @@ func (p *peer) readStdout(strict bool) {
 			} else {
 				p.fail(err)
 			}
-			_, _ = io.Copy(io.Discard, p.b.stdout)
+			_, _ = io.Copy(io.Discard, stdout)
 			return
 		}
 		switch {
@@ -116,7 +119,7 @@ func (p *peer) readStdout(strict bool) {
 				continue
 			}
 			e := *m.Event
-			e.Time = time.Since(p.b.started)
+			e.Time = time.Since(p.clock())
 			if p.onEvent != nil {
 				p.onEvent(e)
 			}
@@ -226,19 +229,37 @@ func (p *peer) send(ctx context.Context, c driver.Command) error {
 	}
 }
 
-// close says bye, ends the adapter's stdin, waits a little for it to
-// exit, then removes the container (every process of it dies).
-func (p *peer) close() error {
+// streamBound bounds the wait for a stopped container's output stream to
+// end (the daemon closes it some 30 ms after the container stops).
+const streamBound = time.Second
+
+// end says bye and ends the adapter's stdin, then waits, within ByeBound,
+// for every process of the container to exit, and for its output to end.
+// It reports whether both happened: the container has then stopped, none
+// of its sockets is open and all it wrote was read; only its removal is
+// left. It does not remove the container (Target.retire does).
+func (p *peer) end() bool {
 	ctx, cancel := context.WithTimeout(context.Background(), ByeBound)
 	defer cancel()
 	_ = p.send(ctx, driver.Command{ID: 1 << 62, Cmd: driver.CmdBye})
 	if cw, ok := p.b.attach.Conn.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 	}
-	p.b.waitExit(ByeBound)
-	err := p.b.remove()
-	p.waitReaders(removeBound)
-	return err
+	return p.b.waitStopped(ByeBound) && p.waitReaders(streamBound)
+}
+
+// startClock makes the adapter's events count from now: a session's
+// start, which for a spare comes long after its container's.
+func (p *peer) startClock(at time.Time) {
+	p.mu.Lock()
+	p.since = at
+	p.mu.Unlock()
+}
+
+func (p *peer) clock() time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.since
 }
 
 func (p *peer) waitReaders(bound time.Duration) bool {

@@ -49,11 +49,14 @@ func sharedDir() (string, error) {
 
 func startSession(ctx context.Context, t *Target, cfg driver.ServerConfig) (_ *session, err error) {
 	s := &session{t: t, cfg: cfg}
-	if s.dir, err = sharedDir(); err != nil {
+	sp, err := t.take(ctx)
+	if err != nil {
 		return nil, err
 	}
+	s.b, s.p, s.dir = sp.b, sp.p, sp.dir
 	defer func() {
 		if err != nil {
+			t.retire(s.b, s.p)
 			os.RemoveAll(s.dir)
 		}
 	}()
@@ -64,13 +67,11 @@ func startSession(ctx context.Context, t *Target, cfg driver.ServerConfig) (_ *s
 			s.cfg.Address = "127.0.0.1:0"
 		}
 	}
-	b, p, err := t.startAdapter(ctx, s.dir)
-	if err != nil {
-		return nil, err
-	}
-	s.b, s.p = b, p
-	p.onEvent = func(e driver.Event) { s.trace.Append(e) }
-	s.inject = osfault.NewInjector(b.PID, p.hello.Language, &s.trace, b.started)
+	// The session starts now, however long its container waited.
+	start := time.Now()
+	s.p.startClock(start)
+	s.p.onEvent = func(e driver.Event) { s.trace.Append(e) }
+	s.inject = osfault.NewInjector(s.b.PID, s.p.hello.Language, &s.trace, start)
 	m, err := s.call(ctx, driver.Command{Cmd: driver.CmdStart, Config: &s.cfg})
 	if err == nil && m.Result != nil && m.Result.Exception != nil {
 		err = fmt.Errorf("containers: building the server raised %s", m.Result.Exception)
@@ -79,8 +80,6 @@ func startSession(ctx context.Context, t *Target, cfg driver.ServerConfig) (_ *s
 		err = errors.New("containers: protocol: the reply to start names no address")
 	}
 	if err != nil {
-		t.forget(b)
-		p.close()
 		return nil, err
 	}
 	return s, nil
@@ -218,7 +217,8 @@ func (f *foreignChild) Reap(ctx context.Context) (int, bool, error) {
 	return *m.Status, false, nil
 }
 
-// Close ends the adapter, removes its container and the shared directory.
+// Close ends the adapter and the shared directory; once the container
+// has stopped, its removal may finish after Close returns (Target.retire).
 func (s *session) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -228,8 +228,7 @@ func (s *session) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	lifted := s.inject.Close()
-	err := s.p.close()
-	s.t.forget(s.b)
+	err := s.t.retire(s.b, s.p)
 	os.RemoveAll(s.dir)
 	return errors.Join(err, lifted)
 }

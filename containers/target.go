@@ -94,6 +94,14 @@ type Target struct {
 	mu     sync.Mutex
 	live   map[*box]struct{}
 	closed bool
+	// spares are made or being made, the oldest first, for the next
+	// Starts (pool.go).
+	spares []*filling
+	// bg counts the fills and removals running in the background;
+	// removing is the number of the latter, removeErrs what they failed.
+	bg         sync.WaitGroup
+	removing   int
+	removeErrs []error
 }
 
 // network starts the target's network holder once (isolated mode).
@@ -133,55 +141,33 @@ func (t *Target) Implementation() (name, version string) {
 	return t.hello.Name, t.hello.Version
 }
 
+// probe starts the target's first container and reads its hello; the
+// container, spoken to by no one else, is then kept as the first
+// session's spare.
 func (t *Target) probe() {
 	t.infoOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), HelloBound+pidBound)
+		ctx, cancel := context.WithTimeout(context.Background(), fillBound)
 		defer cancel()
-		b, p, err := t.startAdapter(ctx, "")
+		sp, err := t.newSpare(ctx)
+		if err == nil {
+			if err = t.hear(ctx, sp); err != nil {
+				t.discard(sp)
+			}
+		}
 		if err != nil {
 			t.infoErr = err
 			t.info = driver.Info{Name: t.label, Version: "unavailable: " + err.Error()}
 			return
 		}
-		t.hello = p.hello
-		p.close()
-		t.forget(b)
-		caps := append(driver.Capabilities(p.hello.Capabilities), harnessCaps(p.hello.Language, t.o.user())...)
-		t.info = driver.Info{Name: t.label, Version: p.hello.Version, Language: p.hello.Language, Capabilities: caps}
+		t.hello = sp.p.hello
+		t.park(sp)
+		caps := append(driver.Capabilities(t.hello.Capabilities), harnessCaps(t.hello.Language, t.o.user())...)
+		t.info = driver.Info{Name: t.label, Version: t.hello.Version, Language: t.hello.Language, Capabilities: caps}
 	})
 }
 
-// startAdapter runs a container of the target's adapter, sharing dir
-// (when not empty), and waits for its hello.
-func (t *Target) startAdapter(ctx context.Context, dir string) (*box, *peer, error) {
-	network, err := t.network(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	b, err := t.run(ctx, boxSpec{
-		image:   t.image,
-		argv:    t.argv,
-		role:    "session",
-		limits:  t.o.Limits.withDefaults(),
-		network: network,
-		shared:  dir,
-		stdin:   true,
-		user:    t.o.User,
-		env:     []string{"PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1"},
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	p, err := startPeer(ctx, b, t.o.Validate, t.image)
-	if err != nil {
-		b.remove()
-		t.forget(b)
-		return nil, nil, err
-	}
-	return b, p, nil
-}
-
-// run starts a container and keeps it among the target's live ones.
+// run starts a container and keeps it among the target's live ones; a
+// container whose target closed meanwhile is removed.
 func (t *Target) run(ctx context.Context, s boxSpec) (*box, error) {
 	t.mu.Lock()
 	closed := t.closed
@@ -194,6 +180,11 @@ func (t *Target) run(ctx context.Context, s boxSpec) (*box, error) {
 		return nil, err
 	}
 	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		b.remove()
+		return nil, errClosed
+	}
 	t.live[b] = struct{}{}
 	t.mu.Unlock()
 	return b, nil
@@ -205,7 +196,8 @@ func (t *Target) forget(b *box) {
 	t.mu.Unlock()
 }
 
-// Live is the number of the target's session containers not removed.
+// Live is the number of the target's session containers not removed
+// (its spare included).
 func (t *Target) Live() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -232,17 +224,30 @@ func (t *Target) Start(ctx context.Context, cfg driver.ServerConfig) (driver.Ses
 	return startSession(ctx, t, cfg)
 }
 
-// Close removes every container and the network the target still has.
+// Close waits for the target's work in the background, then removes
+// every container (the spares' too) and the network it still has.
 func (t *Target) Close() error {
 	t.mu.Lock()
 	t.closed = true
+	spares := t.spares
+	t.spares = nil
+	t.mu.Unlock()
+	t.waitBackground()
+	var errs []error
+	for _, f := range spares {
+		if f.spare != nil {
+			errs = append(errs, t.discard(f.spare))
+		}
+	}
+	t.mu.Lock()
 	boxes := make([]*box, 0, len(t.live))
 	for b := range t.live {
 		boxes = append(boxes, b)
 	}
 	t.live = map[*box]struct{}{}
+	errs = append(errs, t.removeErrs...)
+	t.removeErrs = nil
 	t.mu.Unlock()
-	var errs []error
 	for _, b := range boxes {
 		errs = append(errs, b.remove())
 	}

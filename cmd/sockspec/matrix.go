@@ -101,10 +101,12 @@ func runMatrix(ctx context.Context, e env) int {
 		names = append(names, n)
 	}
 	for _, n := range names {
-		if _, err := openTarget(n, driver.OpenOptions{}); err != nil {
+		t, err := openTarget(n, driver.OpenOptions{})
+		if err != nil {
 			fmt.Fprintf(e.Stderr, "sockspec matrix: --targets: %v\n", err)
 			return 2
 		}
+		t.Close()
 	}
 	exe, err := os.Executable()
 	if err != nil {

@@ -94,6 +94,7 @@ func runReproduce(ctx context.Context, e env) int {
 	if code != 0 {
 		return code
 	}
+	defer closeTarget(e, "reproduce", target)
 	netArgs, err := network(&o)
 	if err != nil {
 		fmt.Fprintf(e.Stderr, "sockspec reproduce: --network: %v\n", err)

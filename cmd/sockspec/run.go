@@ -227,6 +227,7 @@ func runRun(ctx context.Context, e env) int {
 	if code != 0 {
 		return code
 	}
+	defer closeTarget(e, "run", target)
 	if o.Strict {
 		targetArgs += " --strict"
 	}
@@ -314,7 +315,7 @@ func exitStatus(v *spec.Verdict) int {
 
 // prepareTarget resolves the --target of command and checks it can run:
 // flags that describe another kind of target are refused, and the target
-// is probed (probeTarget). It returns the target, the arguments that name
+// is probed (probeTarget). It returns the target (the caller closes it), the arguments that name
 // it again (for rerun commands) and, for a bad target, the exit status.
 func prepareTarget(ctx context.Context, e env, command, name string, fs *flag.FlagSet, exec driver.OpenOptions, validate bool) (driver.Target, string, int) {
 	if given := givenFlags(fs, execFlagNames...); len(given) > 0 && !declaresServer(name) {
@@ -327,19 +328,21 @@ func prepareTarget(ctx context.Context, e env, command, name string, fs *flag.Fl
 		fmt.Fprintf(e.Stderr, "sockspec %s: --target: %v\n", command, err)
 		return nil, "", 2
 	}
+	refuse := func(format string, a ...any) (driver.Target, string, int) {
+		fmt.Fprintf(e.Stderr, format, a...)
+		target.Close()
+		return nil, "", 2
+	}
 	if pt, ok := target.(*process.Target); ok {
 		pt.Validate = validate
 		if err := pt.Err(); err != nil {
-			fmt.Fprintf(e.Stderr, "sockspec %s: --target %s: %v\n", command, name, err)
-			return nil, "", 2
+			return refuse("sockspec %s: --target %s: %v\n", command, name, err)
 		}
 	} else if validate {
-		fmt.Fprintf(e.Stderr, "sockspec %s: --validate-protocol checks what a process adapter writes; --target %s runs in this process\n", command, name)
-		return nil, "", 2
+		return refuse("sockspec %s: --validate-protocol checks what a process adapter writes; --target %s runs in this process\n", command, name)
 	}
 	if err := probeTarget(ctx, target); err != nil {
-		fmt.Fprintf(e.Stderr, "sockspec %s: --target %s: %v\n", command, name, oneLine(err.Error()))
-		return nil, "", 2
+		return refuse("sockspec %s: --target %s: %v\n", command, name, oneLine(err.Error()))
 	}
 	args := "--target " + spec.ShellQuote(name)
 	if declaresServer(name) {
@@ -349,6 +352,14 @@ func prepareTarget(ctx context.Context, e env, command, name string, fs *flag.Fl
 		}
 	}
 	return target, args, 0
+}
+
+// closeTarget closes the target of a run once it is over: a container
+// target removes its containers (its spares, its network holder) then.
+func closeTarget(e env, command string, target driver.Target) {
+	if err := target.Close(); err != nil {
+		fmt.Fprintf(e.Stderr, "sockspec %s: closing the target: %s\n", command, oneLine(err.Error()))
+	}
 }
 
 // declaresServer tells the targets whose server the user describes with
