@@ -119,6 +119,7 @@ func (p *peer) readStdout(stdout io.Reader, strict bool) {
 				continue
 			}
 			e := *m.Event
+			e.Stamp = e.Time // the adapter's clock, before the harness's
 			e.Time = time.Since(p.clock())
 			if p.onEvent != nil {
 				p.onEvent(e)

@@ -127,6 +127,17 @@ func (t *Target) Info() driver.Info {
 }
 
 // Err is the error of the probe: an adapter that does not start.
+// SetValidate turns the schema check of the adapter's messages on or off,
+// before the first session; false for an image= target, which has no
+// adapter to check.
+func (t *Target) SetValidate(on bool) bool {
+	if t.blackbox != nil {
+		return false
+	}
+	t.o.Validate = on
+	return true
+}
+
 func (t *Target) Err() error {
 	if t.blackbox != nil {
 		return nil

@@ -198,6 +198,7 @@ func (p *adapter) readStdout(r *os.File, check func([]byte) error, maxEvents int
 				continue
 			}
 			e := *m.Event
+			e.Stamp = e.Time // the adapter's clock, before the harness's
 			e.Time = time.Since(p.start)
 			if p.onEvent != nil {
 				p.onEvent(e)

@@ -77,6 +77,13 @@ func (t *Target) Implementation() (name, version string) {
 }
 
 // Err is the error of the probe: an adapter that does not start.
+// SetValidate turns the schema check of every message on or off; it is
+// always possible (true) for an adapter program.
+func (t *Target) SetValidate(on bool) bool {
+	t.Validate = on
+	return true
+}
+
 func (t *Target) Err() error {
 	t.probe()
 	return t.infoErr

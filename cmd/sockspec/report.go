@@ -14,7 +14,7 @@ import (
 // directories); each kind of work is a subcommand of its own.
 var reportCommand = command{
 	name:    "report",
-	summary: "work on saved reports: 'report merge DIR…' joins the shards of a run into its verdict, 'report html DIR…' makes one HTML page of several runs",
+	summary: "work on saved reports: 'report merge DIR…' joins the shards of a run into its verdict, 'report html DIR…' makes one HTML page of several runs, 'report compare A B' sets two runs' outcomes side by side",
 	usage:   reportUsage,
 	run:     runReport,
 }
@@ -27,14 +27,16 @@ reproduce write into their --report-dir.
 Subcommands:
   merge   the shards of one run (run --shard K/N), merged into its verdict
   html    one HTML page of the runs in DIR...: a rules x targets matrix
+  compare the rule outcomes of two runs, DIR_A and DIR_B, side by side
 
 Run 'sockspec report <subcommand> -h' for its flags.
 `
 
 // reportSubcommands lists the subcommands of report by name.
 var reportSubcommands = map[string]func(context.Context, env) int{
-	"merge": runReportMerge,
-	"html":  runReportHTML,
+	"merge":   runReportMerge,
+	"html":    runReportHTML,
+	"compare": runReportCompare,
 }
 
 func runReport(ctx context.Context, e env) int {

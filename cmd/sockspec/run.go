@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/sockspec/sockspec/adapters/cpython"
-	"github.com/sockspec/sockspec/adapters/process"
 	"github.com/sockspec/sockspec/containers"
 	"github.com/sockspec/sockspec/internal/procgroup"
 	"github.com/sockspec/sockspec/spec"
@@ -333,13 +332,18 @@ func prepareTarget(ctx context.Context, e env, command, name string, fs *flag.Fl
 		target.Close()
 		return nil, "", 2
 	}
-	if pt, ok := target.(*process.Target); ok {
-		pt.Validate = validate
-		if err := pt.Err(); err != nil {
+	if validate {
+		// Targets that speak the protocol to an adapter (process:,
+		// cpython:, reference-process, container:) can check its lines.
+		v, ok := target.(interface{ SetValidate(bool) bool })
+		if !ok || !v.SetValidate(true) {
+			return refuse("sockspec %s: --validate-protocol checks what an adapter writes, and --target %s speaks to none\n", command, name)
+		}
+	}
+	if t, ok := target.(interface{ Err() error }); ok {
+		if err := t.Err(); err != nil {
 			return refuse("sockspec %s: --target %s: %v\n", command, name, err)
 		}
-	} else if validate {
-		return refuse("sockspec %s: --validate-protocol checks what a process adapter writes; --target %s runs in this process\n", command, name)
 	}
 	if err := probeTarget(ctx, target); err != nil {
 		return refuse("sockspec %s: --target %s: %v\n", command, name, oneLine(err.Error()))

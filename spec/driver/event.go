@@ -56,8 +56,15 @@ type Event struct {
 	PID int   `json:"pid"`
 	// Thread identifies the thread (goroutine) within the process.
 	Thread string `json:"thread,omitempty"`
-	// Time is monotonic, from the session's start.
+	// Time is monotonic, from the session's start: when the harness got
+	// the event, which puts it in one timeline with the clients' doings.
 	Time time.Duration `json:"time"`
+	// Stamp is when the event happened on the adapter's own clock (the
+	// wire's time field, kept before the harness stamps Time), 0 when the
+	// adapter sends none. Two events of one process compare by it free
+	// of what the transport added: an event held up in a container's
+	// attach stream arrives late, but happened on time.
+	Stamp time.Duration `json:"-"`
 	// Request is the request the event belongs to (an id unique within
 	// the session), empty for server-level hooks.
 	Request string `json:"request,omitempty"`
