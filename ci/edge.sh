@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Reproduces every edge case of 'sockspec reproduce --list' against the
-# reference (in process and as a process) and the CPython versions in
+# reference (in process and as a process), the CPython versions in
 # CPYTHON (default 2.7 and 3.11; a missing one is skipped unless
-# REQUIRE_CPYTHON=1), each judged by its expectations; then the two
+# REQUIRE_CPYTHON=1) and CPython 3.11 in a container, each judged by its
+# expectations; then the two
 # fork-per-request black boxes of adapters/blackbox/testdata, whose
 # verdicts must tell the reaping one from the one that never reaps.
 # Each reproduction's timeline goes to reports/edge/TARGET/CASE.txt.
@@ -83,6 +84,14 @@ installed_cpythons edge.sh
 for v in $cpythons; do
   targets="$targets cpython:$v"
 done
+# The container tier, where an engine answers and the image is built
+# (make images): the faults reach the server through its host pid.
+if docker image inspect sockspec/cpython:3.11 >/dev/null 2>&1; then
+  targets="$targets container:cpython:3.11"
+elif [ "${CI:-}" = true ]; then
+  echo "edge.sh: CI=true and no sockspec/cpython:3.11 image: run make images first" >&2
+  exit 1
+fi
 for t in $targets; do
   unit "$t" every_case "$t"
 done
