@@ -36,9 +36,11 @@ cpython:
 edge:
 	bash ci/edge.sh
 
-## matrix: the rule × target table of every interpreter pyenv has, as reports/matrix/matrix.md.
+## matrix: the rule × target table of every interpreter pyenv has, and of the container tier's
+## reference and CPython 3.11 (make images first), as reports/matrix/matrix.md.
+MATRIX_TARGETS ?= reference,reference-process,cpython:all,container:reference,container:cpython:3.11
 matrix:
-	$(GO) run ./cmd/sockspec matrix --targets reference,reference-process,cpython:all
+	$(GO) run ./cmd/sockspec matrix --targets $(MATRIX_TARGETS)
 
 ## images: the container tier's images (reference, bookworm base, CPython $(CPYTHON), default "3.11 2.7");
 ## current ones are skipped. Needs Docker, and debootstrap for the base (apt-get install debootstrap).
