@@ -17,6 +17,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/sockspec/sockspec/adapters/blackbox"
+	"github.com/sockspec/sockspec/adapters/process"
 	"github.com/sockspec/sockspec/internal/osfault"
 	"github.com/sockspec/sockspec/internal/procfs"
 	"github.com/sockspec/sockspec/internal/procgroup"
@@ -325,7 +326,7 @@ func (s *bbSession) Signal(ctx context.Context, sig string) error {
 	if !slices.Contains(s.o.Capabilities, driver.CapSignals) {
 		return &driver.UnsupportedError{What: "signals: the program was not vouched to survive SIGUSR1, SIGALRM and SIGUSR2 (capability \"signals\")"}
 	}
-	no, ok := signals[sig]
+	no, ok := process.Signals[sig]
 	if !ok {
 		return fmt.Errorf("containers: signal %q: want SIGUSR1, SIGALRM or SIGUSR2", sig)
 	}

@@ -170,7 +170,7 @@ func (t *Target) probe() {
 			t.info = driver.Info{Name: t.label, Version: "unavailable: " + err.Error()}
 			return
 		}
-		t.hello = sp.p.hello
+		t.hello = sp.p.Hello()
 		t.park(sp)
 		caps := append(driver.Capabilities(t.hello.Capabilities), harnessCaps(t.hello.Language, t.o.user())...)
 		t.info = driver.Info{Name: t.label, Version: t.hello.Version, Language: t.hello.Language, Capabilities: caps}
@@ -232,7 +232,11 @@ func (t *Target) Start(ctx context.Context, cfg driver.ServerConfig) (driver.Ses
 			return nil, &driver.UnsupportedError{What: need}
 		}
 	}
-	return startSession(ctx, t, cfg)
+	s, err := startSession(ctx, t, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Close waits for the target's work in the background, then removes

@@ -11,8 +11,6 @@ package process
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -99,7 +97,7 @@ func (t *Target) probe() {
 			t.info = driver.Info{Name: t.label(""), Version: "unavailable: " + err.Error()}
 			return
 		}
-		h := p.hello
+		h := p.peer.Hello()
 		t.hello = h
 		p.close()
 		// What the harness can do to the process from outside joins what
@@ -143,7 +141,11 @@ func (t *Target) Start(ctx context.Context, cfg driver.ServerConfig) (driver.Ses
 			return nil, &driver.UnsupportedError{What: need}
 		}
 	}
-	return startSession(ctx, t, cfg)
+	s, err := startSession(ctx, t, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // live is every adapter process group not yet reaped, for KillAll.
@@ -172,21 +174,6 @@ func Live() int {
 	liveMu.Lock()
 	defer liveMu.Unlock()
 	return len(live)
-}
-
-// errAdapterGone is the error of a command whose adapter exited.
-var errAdapterGone = errors.New("the adapter exited")
-
-func stderrNote(stderr string) string {
-	stderr = strings.TrimSpace(stderr)
-	if stderr == "" {
-		return ""
-	}
-	const keep = 2000
-	if len(stderr) > keep {
-		stderr = "…" + stderr[len(stderr)-keep:]
-	}
-	return fmt.Sprintf("\nadapter stderr:\n%s", stderr)
 }
 
 // environ is the adapter's environment: the harness's, plus what the
