@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/sockspec/sockspec/adapters/process"
 	"github.com/sockspec/sockspec/containers/images"
 	"github.com/sockspec/sockspec/spec/driver"
 )
@@ -226,11 +227,8 @@ func (t *Target) Start(ctx context.Context, cfg driver.ServerConfig) (driver.Ses
 	if err := t.Err(); err != nil {
 		return nil, err
 	}
-	info := t.Info()
-	for _, need := range []string{string(cfg.Family), string(cfg.Dispatch)} {
-		if need != string(driver.Sync) && !info.Capabilities.Has(need) {
-			return nil, &driver.UnsupportedError{What: need}
-		}
+	if err := process.Supports(t.Info(), cfg); err != nil {
+		return nil, err
 	}
 	s, err := startSession(ctx, t, cfg)
 	if err != nil {

@@ -154,9 +154,9 @@ func (s *Session) State(ctx context.Context) (driver.State, error) {
 	return *m.State, nil
 }
 
-// Signals are the signals of the protocol, which an adapter handles from
+// signals are the signals of the protocol, which an adapter handles from
 // its start.
-var Signals = map[string]syscall.Signal{"SIGUSR1": syscall.SIGUSR1, "SIGALRM": syscall.SIGALRM, "SIGUSR2": syscall.SIGUSR2}
+var signals = map[string]syscall.Signal{"SIGUSR1": syscall.SIGUSR1, "SIGALRM": syscall.SIGALRM, "SIGUSR2": syscall.SIGUSR2}
 
 // Signal delivers sig to the threads of the adapter's process that are
 // blocked in a wait (driver.ErrNotBlocked when none is), straight from
@@ -164,7 +164,7 @@ var Signals = map[string]syscall.Signal{"SIGUSR1": syscall.SIGUSR1, "SIGALRM": s
 // command, or the gaps between signals become long enough for a restarted
 // wait to end.
 func (s *Session) Signal(ctx context.Context, sig string) error {
-	no, ok := Signals[sig]
+	no, ok := signals[sig]
 	if !ok {
 		return fmt.Errorf("%s: signal %q: want SIGUSR1, SIGALRM or SIGUSR2", s.tier(), sig)
 	}

@@ -7,6 +7,11 @@
 // and the request children it forked) is killed and reaped when the
 // session closes, when the adapter breaks the protocol, and when the
 // harness is interrupted (KillAll).
+//
+// Peer (the protocol over any stdin, stdout and stderr) and Session (the
+// driver.Session of an adapter's server, over a Peer and a Host) are
+// exported for the tiers that run an adapter elsewhere: containers/ runs
+// one in a container and reaches it through its attach stream.
 package process
 
 import (
@@ -135,17 +140,25 @@ func (t *Target) Start(ctx context.Context, cfg driver.ServerConfig) (driver.Ses
 	if err := t.Err(); err != nil {
 		return nil, err
 	}
-	info := t.Info()
-	for _, need := range []string{string(cfg.Family), string(cfg.Dispatch)} {
-		if need != string(driver.Sync) && !info.Capabilities.Has(need) {
-			return nil, &driver.UnsupportedError{What: need}
-		}
+	if err := Supports(t.Info(), cfg); err != nil {
+		return nil, err
 	}
 	s, err := startSession(ctx, t, cfg)
 	if err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// Supports refuses cfg, as a *driver.UnsupportedError, when its family or
+// its dispatch is not among the capabilities of info (an adapter's).
+func Supports(info driver.Info, cfg driver.ServerConfig) error {
+	for _, need := range []string{string(cfg.Family), string(cfg.Dispatch)} {
+		if need != string(driver.Sync) && !info.Capabilities.Has(need) {
+			return &driver.UnsupportedError{What: need}
+		}
+	}
+	return nil
 }
 
 // live is every adapter process group not yet reaped, for KillAll.
