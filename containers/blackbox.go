@@ -1,25 +1,18 @@
 package containers
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/moby/moby/client"
 
 	"github.com/sockspec/sockspec/adapters/blackbox"
-	"github.com/sockspec/sockspec/internal/osfault"
 	"github.com/sockspec/sockspec/internal/procfs"
-	"github.com/sockspec/sockspec/internal/procgroup"
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
@@ -30,8 +23,11 @@ import (
 // of output names the address it serves, or once the container's socket
 // tables show a socket of its processes serving SOCKSPEC_ADDRESS.
 type blackboxProgram struct {
-	o    Options
-	info driver.Info
+	o Options
+	// declared is the program as adapters/blackbox sees it: what it
+	// refuses of a configuration is refused here too.
+	declared *blackbox.Target
+	info     driver.Info
 }
 
 func newBlackbox(o Options, image string, argv []string) (*blackboxProgram, error) {
@@ -59,128 +55,96 @@ func newBlackbox(o Options, image string, argv []string) (*blackboxProgram, erro
 	// it has over its own children.
 	info.Capabilities = slices.DeleteFunc(slices.Clone(info.Capabilities), func(c string) bool { return strings.HasPrefix(c, "inject.") })
 	info.Capabilities = append(info.Capabilities, harnessCaps("unknown", o.user())...)
-	return &blackboxProgram{o: o, info: info}, nil
-}
-
-// unsupported names what cfg asks that a black box cannot give, or "".
-func (p *blackboxProgram) unsupported(cfg driver.ServerConfig) string {
-	if cfg.Family != p.o.Family {
-		return fmt.Sprintf("family %s (the program was declared to serve %s)", cfg.Family, p.o.Family)
-	}
-	if cfg.Dispatch != p.o.Dispatch {
-		return fmt.Sprintf("dispatch %s (the program was declared %s)", cfg.Dispatch, p.o.Dispatch)
-	}
-	if b := cfg.BindAndActivate; b != nil && !*b {
-		return "bind_and_activate=False: a black-box program binds and listens from its start"
-	}
-	if cfg.Address != "" {
-		return "a chosen address: a black-box program serves the one sockspec gives it in SOCKSPEC_ADDRESS"
-	}
-	v := reflect.ValueOf(cfg)
-	for _, f := range reflect.VisibleFields(v.Type()) {
-		switch f.Name {
-		case "Family", "Dispatch", "BindAndActivate", "Address":
-			continue
-		}
-		if !v.FieldByIndex(f.Index).IsZero() {
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			return fmt.Sprintf("a configured %s: a black-box program takes none", name)
-		}
-	}
-	return ""
+	return &blackboxProgram{o: o, declared: bt, info: info}, nil
 }
 
 func (t *Target) startBlackbox(ctx context.Context, cfg driver.ServerConfig) (_ driver.Session, err error) {
 	p := t.blackbox
-	if what := p.unsupported(cfg); what != "" {
+	if what := p.declared.Unsupported(cfg); what != "" {
 		return nil, &driver.UnsupportedError{What: what}
 	}
 	network, err := t.network(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s := &bbSession{t: t, o: p.o, firstLine: make(chan string, 1)}
-	if s.dir, err = sharedDir(); err != nil {
+	dir, err := sharedDir()
+	if err != nil {
 		return nil, err
 	}
+	var envAddr string
 	env := []string{"PYTHONUNBUFFERED=1", "SOCKSPEC_FAMILY=" + string(p.o.Family)}
 	if p.o.Family.IsUnix() {
-		s.address = s.dir + "/server.sock"
-		env = append(env, "SOCKSPEC_ADDRESS="+s.address)
+		envAddr = dir + "/server.sock"
+		env = append(env, "SOCKSPEC_ADDRESS="+envAddr)
 	} else {
 		port, err := t.net.freePort(p.o.Family)
 		if err != nil {
-			removeDir(s.dir)
+			removeDir(dir)
 			return nil, fmt.Errorf("containers: choosing a free %s port: %w", p.o.Family, err)
 		}
-		s.address = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		env = append(env, "SOCKSPEC_ADDRESS="+s.address, "SOCKSPEC_HOST=127.0.0.1", "SOCKSPEC_PORT="+strconv.Itoa(port))
+		envAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		env = append(env, "SOCKSPEC_ADDRESS="+envAddr, "SOCKSPEC_HOST=127.0.0.1", "SOCKSPEC_PORT="+strconv.Itoa(port))
 	}
-	s.b, err = t.run(ctx, boxSpec{image: t.image, argv: t.argv, env: env, role: "session", limits: t.o.Limits.withDefaults(), network: network, shared: s.dir, user: t.o.User})
+	b, err := t.run(ctx, boxSpec{image: t.image, argv: t.argv, env: env, role: "session", limits: t.o.Limits.withDefaults(), network: network, shared: dir, user: t.o.User})
 	if err != nil {
-		removeDir(s.dir)
+		removeDir(dir)
 		return nil, err
 	}
-	stdout, stderr := s.b.readStreams()
-	s.readers.Add(2)
-	go s.readStdout(stdout)
-	go func() {
-		defer s.readers.Done()
-		_, _ = io.Copy(&s.stderr, stderr)
-	}()
-	if err := s.awaitReady(ctx); err != nil {
+	stdout, stderr := b.readStreams()
+	s := &bbSession{t: t, o: p.o, b: b}
+	declared := blackbox.Options{Family: p.o.Family, Capabilities: p.o.Capabilities}
+	s.Session = blackbox.NewSession("containers", "the program of "+t.image, declared, boxPlace{t: t, b: b}, dir, stdout, stderr)
+	if err := s.awaitReady(ctx, envAddr); err != nil {
 		s.Close()
 		return nil, err
 	}
-	s.inject = osfault.NewInjector(s.pid, "unknown", &s.trace, s.b.started)
 	return s, nil
 }
 
-// bbSession is one container of a black-box program.
+// bbSession is one container of a black-box program: adapters/blackbox's
+// session, whose Place is the container.
 type bbSession struct {
-	t       *Target
-	o       Options
-	b       *box
-	dir     string
-	address string
-	pid     int // host pid of the process that holds the server's socket
-	trace   driver.Trace
-	inject  *osfault.Injector
-
-	stdout, stderr procgroup.TailBuffer
-	firstLine      chan string
-	readers        sync.WaitGroup
-
-	mu        sync.Mutex
-	closed    bool
-	closeOnce sync.Once
-	closeErr  error
+	*blackbox.Session
+	t *Target
+	o Options
+	b *box
 }
 
-func (s *bbSession) readStdout(stdout io.Reader) {
-	defer s.readers.Done()
-	br := bufio.NewReaderSize(stdout, 4096)
-	line, err := br.ReadSlice('\n')
-	_, _ = s.stdout.Write(line)
-	if err == nil {
-		s.firstLine <- string(line)
-	}
-	close(s.firstLine)
-	_, _ = io.Copy(&s.stdout, br)
+// boxPlace is a black-box program's container: clients dial in the
+// target's network, and the program ends as exec: programs end, by
+// SIGTERM, and after blackbox.TermGrace the container is removed
+// (SIGKILL to all of it).
+type boxPlace struct {
+	t *Target
+	b *box
+}
+
+func (p boxPlace) Dial(ctx context.Context, family driver.Family, address, dir string, unbound bool) (net.Conn, error) {
+	return p.t.net.dial(ctx, family, address, dir, unbound)
+}
+
+func (p boxPlace) Stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), removeBound)
+	_, _ = p.b.e.Client.ContainerKill(ctx, p.b.id, client.ContainerKillOptions{Signal: "TERM"})
+	cancel()
+	p.b.waitExit(blackbox.TermGrace)
+	err := p.b.remove()
+	p.t.forget(p.b)
+	return err
 }
 
 // awaitReady waits, within the program's ready bound, until a process of
-// the container serves the address (the announced one or the given one).
-func (s *bbSession) awaitReady(ctx context.Context) error {
+// the container serves the address (the announced one or envAddr).
+func (s *bbSession) awaitReady(ctx context.Context, envAddr string) error {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, s.o.ReadyTimeout)
 	defer cancel()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	lines := s.firstLine
+	lines := s.FirstLine()
 	announced := ""
 	for {
-		for _, addr := range []string{announced, s.address} {
+		for _, addr := range []string{announced, envAddr} {
 			if addr == "" {
 				continue
 			}
@@ -192,13 +156,13 @@ func (s *bbSession) awaitReady(ctx context.Context) error {
 				continue
 			}
 			if pid := holderPID(s.b.initPID, inode); pid != 0 {
-				s.address, s.pid = addr, pid
+				s.Serving(addr, pid, s.b.started)
 				return nil
 			}
 		}
 		if s.b.exited() {
-			s.waitOutput(200 * time.Millisecond)
-			if cmd, ok := noCommand(s.stderr.String()); ok {
+			s.WaitOutput(200 * time.Millisecond)
+			if cmd, ok := noCommand(s.Stderr()); ok {
 				return fmt.Errorf("containers: the image %s has no command %q: give one it has (cmd=…)", s.t.image, cmd)
 			}
 			return fmt.Errorf("containers: the program of %s exited before it served: it must serve SOCKSPEC_ADDRESS until stopped%s", s.t.image, s.outputLast())
@@ -215,7 +179,7 @@ func (s *bbSession) awaitReady(ctx context.Context) error {
 			if parent.Err() != nil {
 				return fmt.Errorf("%w: the program of %s was not ready by the harness's deadline", driver.ErrNoReply, s.t.image)
 			}
-			return fmt.Errorf("containers: the program of %s was not ready within %v: nothing in the container serves %s (SOCKSPEC_ADDRESS); it must print the address it serves as its first line, or serve SOCKSPEC_ADDRESS%s", s.t.image, s.o.ReadyTimeout, s.address, s.outputLast())
+			return fmt.Errorf("containers: the program of %s was not ready within %v: nothing in the container serves %s (SOCKSPEC_ADDRESS); it must print the address it serves as its first line, or serve SOCKSPEC_ADDRESS%s", s.t.image, s.o.ReadyTimeout, envAddr, s.outputLast())
 		}
 	}
 }
@@ -242,125 +206,11 @@ func announcedAddress(family driver.Family, line string) string {
 
 // outputLast is the program's last line of output, for a one-line error.
 func (s *bbSession) outputLast() string {
-	if l := lastLine(s.stderr.String()); l != "" {
+	if l := lastLine(s.Stderr()); l != "" {
 		return fmt.Sprintf("; its stderr ends %q", l)
 	}
-	if l := lastLine(s.stdout.String()); l != "" {
+	if l := lastLine(s.Stdout()); l != "" {
 		return fmt.Sprintf("; its output ends %q", l)
 	}
 	return ""
-}
-
-func (s *bbSession) waitOutput(bound time.Duration) {
-	done := make(chan struct{})
-	go func() { s.readers.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(bound):
-	}
-}
-
-func (s *bbSession) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
-}
-
-func (s *bbSession) Address() string { return s.address }
-
-func (s *bbSession) Dial(ctx context.Context, unbound bool) (net.Conn, error) {
-	if s.isClosed() {
-		return nil, driver.ErrSessionClosed
-	}
-	return s.t.net.dial(ctx, s.o.Family, s.address, s.dir, unbound)
-}
-
-func (s *bbSession) ServeForever(context.Context, time.Duration) error {
-	if s.isClosed() {
-		return driver.ErrSessionClosed
-	}
-	return nil
-}
-
-func unsupportedCall(method string) error {
-	return &driver.UnsupportedError{What: method + ": a black-box program serves on its own; rules that call it are N/A"}
-}
-
-func (s *bbSession) HandleRequest(context.Context) (driver.Result, error) {
-	return driver.Result{}, unsupportedCall("handle_request()")
-}
-
-func (s *bbSession) Shutdown(context.Context) (driver.Result, error) {
-	return driver.Result{}, unsupportedCall("shutdown()")
-}
-
-func (s *bbSession) ServerClose(context.Context) (driver.Result, error) {
-	return driver.Result{}, unsupportedCall("server_close()")
-}
-
-func (s *bbSession) State(context.Context) (driver.State, error) {
-	return driver.State{}, unsupportedCall("the server's state")
-}
-
-func (s *bbSession) Trace() *driver.Trace { return &s.trace }
-
-func (s *bbSession) Inspect(ctx context.Context) (driver.Hygiene, error) {
-	if err := ctx.Err(); err != nil {
-		return driver.Hygiene{}, err
-	}
-	if s.isClosed() {
-		return driver.Hygiene{}, driver.ErrSessionClosed
-	}
-	return procfs.Inspect(s.pid)
-}
-
-func (s *bbSession) Inject(ctx context.Context, f driver.Fault) (func() error, error) {
-	if s.isClosed() {
-		return nil, driver.ErrSessionClosed
-	}
-	return s.inject.Inject(ctx, f)
-}
-
-func (s *bbSession) Signal(ctx context.Context, sig string) error {
-	if !slices.Contains(s.o.Capabilities, driver.CapSignals) {
-		return &driver.UnsupportedError{What: "signals: the program was not vouched to survive SIGUSR1, SIGALRM and SIGUSR2 (capability \"signals\")"}
-	}
-	no, ok := signals[sig]
-	if !ok {
-		return fmt.Errorf("containers: signal %q: want SIGUSR1, SIGALRM or SIGUSR2", sig)
-	}
-	if s.isClosed() {
-		return driver.ErrSessionClosed
-	}
-	if ctx.Err() != nil {
-		return driver.ErrNoReply
-	}
-	return osfault.SignalBlocked(s.pid, no)
-}
-
-func (s *bbSession) Stderr() string { return s.stderr.String() }
-func (s *bbSession) Stdout() string { return s.stdout.String() }
-
-// Close ends the program as exec: targets end: SIGTERM, and after
-// blackbox.TermGrace the container is removed (SIGKILL to all of it).
-func (s *bbSession) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.closeOnce.Do(func() {
-		var errs []error
-		if s.inject != nil {
-			errs = append(errs, s.inject.Close())
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), removeBound)
-		_, _ = s.b.e.Client.ContainerKill(ctx, s.b.id, client.ContainerKillOptions{Signal: "TERM"})
-		cancel()
-		s.b.waitExit(blackbox.TermGrace)
-		errs = append(errs, s.b.remove())
-		s.t.forget(s.b)
-		s.waitOutput(removeBound)
-		errs = append(errs, removeDir(s.dir))
-		s.closeErr = errors.Join(errs...)
-	})
-	return s.closeErr
 }

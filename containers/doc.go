@@ -30,6 +30,13 @@
 // to end; a container that does not stop is removed at once, which kills
 // every process in it.
 //
+// The protocol is spoken by adapters/process's Peer and Session, the
+// process tier's own, over the attach stream instead of pipes: a
+// container is the session's process.Host (its host pid, its network,
+// its retirement). An image= program is likewise adapters/blackbox's
+// Session, whose blackbox.Place is the container. Only how a program is
+// started, found and ended is this package's.
+//
 // # Spares
 //
 // A container takes 100–250 ms to start, longer than many specs take to

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+
+	"github.com/sockspec/sockspec/adapters/process"
 )
 
 // A container costs more to start than a spec costs to run: creating,
@@ -27,7 +29,7 @@ type spare struct {
 	// p reads the adapter's output; nil until a session (or the probe)
 	// takes the spare, so that an idle spare runs no goroutine: its hello
 	// waits in the attach stream.
-	p *peer
+	p *process.Peer
 }
 
 // filling is a spare being made; spare or err is set when done closes.
@@ -95,7 +97,7 @@ func (t *Target) hear(ctx context.Context, sp *spare) error {
 // usable reports whether a spare's adapter still runs and said nothing
 // wrong while it waited.
 func (sp *spare) usable() bool {
-	return !sp.b.exited() && (sp.p == nil || sp.p.failure() == nil)
+	return !sp.b.exited() && (sp.p == nil || sp.p.Err() == nil)
 }
 
 // take gives a session a container whose adapter said its hello: the
@@ -206,13 +208,13 @@ func (t *Target) discard(sp *spare) error {
 // then exits within ByeBound and its output ends, nothing of it runs or
 // holds a socket any more, and its removal goes on in the background.
 // Otherwise it is removed now, which kills whatever still runs in it.
-func (t *Target) retire(b *box, p *peer) error {
-	if p != nil && p.end() && t.removeLater(b) {
+func (t *Target) retire(b *box, p *process.Peer) error {
+	if p != nil && end(b, p) && t.removeLater(b) {
 		return nil
 	}
 	err := b.remove()
 	if p != nil {
-		p.waitReaders(removeBound)
+		p.WaitOutput(removeBound)
 	}
 	t.forget(b)
 	return err

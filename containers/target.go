@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/sockspec/sockspec/adapters/process"
 	"github.com/sockspec/sockspec/containers/images"
 	"github.com/sockspec/sockspec/spec/driver"
 )
@@ -170,7 +171,7 @@ func (t *Target) probe() {
 			t.info = driver.Info{Name: t.label, Version: "unavailable: " + err.Error()}
 			return
 		}
-		t.hello = sp.p.hello
+		t.hello = sp.p.Hello()
 		t.park(sp)
 		caps := append(driver.Capabilities(t.hello.Capabilities), harnessCaps(t.hello.Language, t.o.user())...)
 		t.info = driver.Info{Name: t.label, Version: t.hello.Version, Language: t.hello.Language, Capabilities: caps}
@@ -226,13 +227,14 @@ func (t *Target) Start(ctx context.Context, cfg driver.ServerConfig) (driver.Ses
 	if err := t.Err(); err != nil {
 		return nil, err
 	}
-	info := t.Info()
-	for _, need := range []string{string(cfg.Family), string(cfg.Dispatch)} {
-		if need != string(driver.Sync) && !info.Capabilities.Has(need) {
-			return nil, &driver.UnsupportedError{What: need}
-		}
+	if err := process.Supports(t.Info(), cfg); err != nil {
+		return nil, err
 	}
-	return startSession(ctx, t, cfg)
+	s, err := startSession(ctx, t, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Close waits for the target's work in the background, then removes

@@ -146,7 +146,7 @@ func (t *Target) Start(ctx context.Context, cfg driver.ServerConfig) (driver.Ses
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if what := t.unsupported(cfg); what != "" {
+	if what := t.Unsupported(cfg); what != "" {
 		return nil, &driver.UnsupportedError{What: what}
 	}
 	return start(ctx, t.o)
@@ -160,10 +160,10 @@ var settingNames = map[string]string{
 	"Faults":         "injected faults",
 }
 
-// unsupported names what cfg asks that the program cannot give, or "".
+// Unsupported names what cfg asks that the program cannot give, or "".
 // Every field but Family and Dispatch must be unset: a field added to
 // ServerConfig later is refused until this target learns of it.
-func (t *Target) unsupported(cfg driver.ServerConfig) string {
+func (t *Target) Unsupported(cfg driver.ServerConfig) string {
 	if cfg.Family != t.o.Family {
 		return fmt.Sprintf("family %s (the program was declared to serve %s)", cfg.Family, t.o.Family)
 	}

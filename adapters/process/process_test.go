@@ -72,9 +72,9 @@ func TestHostileAdapters(t *testing.T) {
 			if tc.name == "event-flood" {
 				// The flood breaks the session while nothing is asked.
 				testkit.WaitFor(t, 10*time.Second, "the event flood to break the session", func() bool {
-					return s.(*session).p.failure() != nil
+					return s.(*session).p.peer.Err() != nil
 				})
-				if err := s.(*session).p.failure(); !strings.Contains(err.Error(), tc.cmdErr) {
+				if err := s.(*session).p.peer.Err(); !strings.Contains(err.Error(), tc.cmdErr) {
 					t.Fatalf("the session broke with %v; want an error saying %q", err, tc.cmdErr)
 				}
 			}

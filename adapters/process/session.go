@@ -16,9 +16,26 @@ import (
 	"github.com/sockspec/sockspec/spec/driver"
 )
 
-// session is one adapter process and its server.
-type session struct {
-	p     *adapter
+// Host is where a session's adapter runs, as its tier knows it: a child
+// process of the harness here, a container in containers/.
+type Host interface {
+	// PID is the adapter's process as this machine's /proc sees it: what
+	// signals and injected faults reach, and what hygiene reads.
+	PID() int
+	// Dial opens a client of the server at address; dir holds the
+	// sockets of bound Unix clients.
+	Dial(ctx context.Context, family driver.Family, address, dir string, unbound bool) (net.Conn, error)
+	// End ends the adapter and all it started; a session calls it once.
+	End() error
+}
+
+// Session is one server built by an adapter: the driver.Session whose
+// methods are the protocol's commands, sent over a Peer. What differs
+// between tiers (where the adapter runs, how it ends, how clients reach
+// the server) is its Host's.
+type Session struct {
+	peer  *Peer
+	host  Host
 	cfg   driver.ServerConfig
 	trace driver.Trace
 	dir   string // socket paths of the server and of bound clients
@@ -30,50 +47,43 @@ type session struct {
 	closed  bool
 }
 
-func startSession(ctx context.Context, t *Target, cfg driver.ServerConfig) (_ *session, err error) {
-	s := &session{cfg: cfg}
-	if s.dir, err = os.MkdirTemp("", "sockspec"); err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(s.dir)
-		}
-	}()
+// StartSession builds the server of cfg through the adapter behind peer,
+// whose hello was heard. dir holds the session's socket paths (the
+// server's, when cfg names no address) and is removed when the session
+// closes. On error the adapter is ended and dir removed.
+func StartSession(ctx context.Context, peer *Peer, host Host, cfg driver.ServerConfig, dir string) (*Session, error) {
+	s := &Session{peer: peer, host: host, cfg: cfg, dir: dir}
 	if s.cfg.Address == "" {
 		if cfg.Family.IsUnix() {
-			s.cfg.Address = filepath.Join(s.dir, "server.sock")
+			s.cfg.Address = filepath.Join(dir, "server.sock")
 		} else {
 			s.cfg.Address = "127.0.0.1:0"
 		}
 	}
-	p, err := startAdapter(ctx, t)
-	if err != nil {
-		return nil, err
-	}
-	s.p = p
-	p.onEvent = func(e driver.Event) { s.trace.Append(e) }
-	s.inject = osfault.NewInjector(p.pgid, t.hello.Language, &s.trace, p.start)
+	peer.OnEvent(func(e driver.Event) { s.trace.Append(e) })
+	s.inject = osfault.NewInjector(host.PID(), peer.Hello().Language, &s.trace, peer.Clock())
 	m, err := s.call(ctx, driver.Command{Cmd: driver.CmdStart, Config: &s.cfg})
 	if err == nil && m.Result != nil && m.Result.Exception != nil {
-		err = fmt.Errorf("process: building the server raised %s", m.Result.Exception)
+		err = fmt.Errorf("%s: building the server raised %s", s.tier(), m.Result.Exception)
 	}
 	if err == nil && s.Address() == "" {
-		err = errors.New("process: protocol: the reply to start names no address")
+		err = fmt.Errorf("%s: protocol: the reply to start names no address", s.tier())
 	}
 	if err != nil {
-		p.close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
+func (s *Session) tier() string { return s.peer.o.Tier }
+
 // call sends a command and notes the address the reply carries.
-func (s *session) call(ctx context.Context, c driver.Command) (driver.Message, error) {
+func (s *Session) call(ctx context.Context, c driver.Command) (driver.Message, error) {
 	if s.isClosed() {
 		return driver.Message{}, driver.ErrSessionClosed
 	}
-	m, err := s.p.call(ctx, c)
+	m, err := s.peer.Call(ctx, c)
 	if m.Address != "" {
 		s.mu.Lock()
 		s.address = m.Address
@@ -83,68 +93,68 @@ func (s *session) call(ctx context.Context, c driver.Command) (driver.Message, e
 }
 
 // result is the call's Result, for commands whose reply must carry one.
-func (s *session) result(ctx context.Context, c driver.Command) (driver.Result, error) {
+func (s *Session) result(ctx context.Context, c driver.Command) (driver.Result, error) {
 	m, err := s.call(ctx, c)
 	if err != nil {
 		return driver.Result{}, err
 	}
 	if m.Result == nil {
-		return driver.Result{}, fmt.Errorf("process: the reply to %s carries no result", c.Cmd)
+		return driver.Result{}, fmt.Errorf("%s: the reply to %s carries no result", s.tier(), c.Cmd)
 	}
 	return *m.Result, nil
 }
 
-func (s *session) isClosed() bool {
+func (s *Session) isClosed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.closed
 }
 
-func (s *session) Address() string {
+func (s *Session) Address() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.address
 }
 
-func (s *session) Trace() *driver.Trace { return &s.trace }
+func (s *Session) Trace() *driver.Trace { return &s.trace }
 
-func (s *session) Dial(ctx context.Context, unbound bool) (net.Conn, error) {
-	return driver.Dial(ctx, s.cfg.Family, s.Address(), s.dir, unbound)
+func (s *Session) Dial(ctx context.Context, unbound bool) (net.Conn, error) {
+	return s.host.Dial(ctx, s.cfg.Family, s.Address(), s.dir, unbound)
 }
 
-func (s *session) HandleRequest(ctx context.Context) (driver.Result, error) {
+func (s *Session) HandleRequest(ctx context.Context) (driver.Result, error) {
 	return s.result(ctx, driver.Command{Cmd: driver.CmdHandleRequest})
 }
 
-func (s *session) ServeForever(ctx context.Context, poll time.Duration) error {
+func (s *Session) ServeForever(ctx context.Context, poll time.Duration) error {
 	_, err := s.call(ctx, driver.Command{Cmd: driver.CmdServeForever, PollInterval: driver.PollSeconds(poll)})
 	return err
 }
 
-func (s *session) Shutdown(ctx context.Context) (driver.Result, error) {
+func (s *Session) Shutdown(ctx context.Context) (driver.Result, error) {
 	return s.result(ctx, driver.Command{Cmd: driver.CmdShutdown})
 }
 
-func (s *session) ServerClose(ctx context.Context) (driver.Result, error) {
+func (s *Session) ServerClose(ctx context.Context) (driver.Result, error) {
 	return s.result(ctx, driver.Command{Cmd: driver.CmdServerClose})
 }
 
-func (s *session) ExitContext(ctx context.Context) (driver.Result, error) {
+func (s *Session) ExitContext(ctx context.Context) (driver.Result, error) {
 	return s.result(ctx, driver.Command{Cmd: driver.CmdExitContext})
 }
 
-func (s *session) State(ctx context.Context) (driver.State, error) {
+func (s *Session) State(ctx context.Context) (driver.State, error) {
 	m, err := s.call(ctx, driver.Command{Cmd: driver.CmdState})
 	if err != nil {
 		return driver.State{}, err
 	}
 	if m.State == nil {
-		return driver.State{}, errors.New("process: the reply to state carries no state")
+		return driver.State{}, fmt.Errorf("%s: the reply to state carries no state", s.tier())
 	}
 	return *m.State, nil
 }
 
-// signals are the signals of the protocol, which the adapter handles from
+// signals are the signals of the protocol, which an adapter handles from
 // its start.
 var signals = map[string]syscall.Signal{"SIGUSR1": syscall.SIGUSR1, "SIGALRM": syscall.SIGALRM, "SIGUSR2": syscall.SIGUSR2}
 
@@ -153,10 +163,10 @@ var signals = map[string]syscall.Signal{"SIGUSR1": syscall.SIGUSR1, "SIGALRM": s
 // the harness: a bomber's rate must not hang on the adapter's answering a
 // command, or the gaps between signals become long enough for a restarted
 // wait to end.
-func (s *session) Signal(ctx context.Context, sig string) error {
+func (s *Session) Signal(ctx context.Context, sig string) error {
 	no, ok := signals[sig]
 	if !ok {
-		return fmt.Errorf("process: signal %q: want SIGUSR1, SIGALRM or SIGUSR2", sig)
+		return fmt.Errorf("%s: signal %q: want SIGUSR1, SIGALRM or SIGUSR2", s.tier(), sig)
 	}
 	if s.isClosed() {
 		return driver.ErrSessionClosed
@@ -164,28 +174,28 @@ func (s *session) Signal(ctx context.Context, sig string) error {
 	if err := ctx.Err(); err != nil {
 		return driver.ErrNoReply
 	}
-	return osfault.SignalBlocked(s.p.pgid, no)
+	return osfault.SignalBlocked(s.host.PID(), no)
 }
 
 // Stderr is what the adapter and its children wrote to standard error.
-func (s *session) Stderr() string { return s.p.stderr.String() }
+func (s *Session) Stderr() string { return s.peer.Stderr() }
 
 // Stdout is what the server printed to its standard output.
-func (s *session) Stdout() string { return s.p.stdout.String() }
+func (s *Session) Stdout() string { return s.peer.Stdout() }
 
-func (s *session) StartForeignChild(ctx context.Context) (driver.ForeignChild, error) {
+func (s *Session) StartForeignChild(ctx context.Context) (driver.ForeignChild, error) {
 	m, err := s.call(ctx, driver.Command{Cmd: driver.CmdForeignStart})
 	if err != nil {
 		return nil, err
 	}
 	if m.Child == 0 {
-		return nil, errors.New("process: the reply to foreign_start names no child")
+		return nil, fmt.Errorf("%s: the reply to foreign_start names no child", s.tier())
 	}
 	return &foreignChild{s: s, id: m.Child}, nil
 }
 
 type foreignChild struct {
-	s  *session
+	s  *Session
 	id int
 }
 
@@ -203,14 +213,14 @@ func (f *foreignChild) Reap(ctx context.Context) (int, bool, error) {
 		return 0, true, nil
 	}
 	if m.Status == nil {
-		return 0, false, errors.New("process: the reply to foreign_reap has neither status nor stolen")
+		return 0, false, fmt.Errorf("%s: the reply to foreign_reap has neither status nor stolen", f.s.tier())
 	}
 	return *m.Status, false, nil
 }
 
-// Close ends the adapter and its process group, and removes the socket
-// paths.
-func (s *session) Close() error {
+// Close lifts the injected faults, ends the adapter (its Host's End) and
+// removes the socket paths.
+func (s *Session) Close() error {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -220,13 +230,13 @@ func (s *session) Close() error {
 	s.mu.Unlock()
 	// No strace, limit or cgroup may outlive the server.
 	lifted := s.inject.Close()
-	err := s.p.close()
+	err := s.host.End()
 	os.RemoveAll(s.dir)
 	return errors.Join(err, lifted)
 }
 
 // Inject makes f happen to the adapter process: see driver.Injector.
-func (s *session) Inject(ctx context.Context, f driver.Fault) (func() error, error) {
+func (s *Session) Inject(ctx context.Context, f driver.Fault) (func() error, error) {
 	if s.isClosed() {
 		return nil, driver.ErrSessionClosed
 	}
@@ -234,9 +244,9 @@ func (s *session) Inject(ctx context.Context, f driver.Fault) (func() error, err
 }
 
 // Inspect reads the adapter process's state from /proc.
-func (s *session) Inspect(ctx context.Context) (driver.Hygiene, error) {
+func (s *Session) Inspect(ctx context.Context) (driver.Hygiene, error) {
 	if err := ctx.Err(); err != nil {
 		return driver.Hygiene{}, err
 	}
-	return procfs.Inspect(s.p.pgid)
+	return procfs.Inspect(s.host.PID())
 }

@@ -7,12 +7,15 @@
 // and the request children it forked) is killed and reaped when the
 // session closes, when the adapter breaks the protocol, and when the
 // harness is interrupted (KillAll).
+//
+// Peer (the protocol over any stdin, stdout and stderr) and Session (the
+// driver.Session of an adapter's server, over a Peer and a Host) are
+// exported for the tiers that run an adapter elsewhere: containers/ runs
+// one in a container and reaches it through its attach stream.
 package process
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -99,7 +102,7 @@ func (t *Target) probe() {
 			t.info = driver.Info{Name: t.label(""), Version: "unavailable: " + err.Error()}
 			return
 		}
-		h := p.hello
+		h := p.peer.Hello()
 		t.hello = h
 		p.close()
 		// What the harness can do to the process from outside joins what
@@ -137,13 +140,25 @@ func (t *Target) Start(ctx context.Context, cfg driver.ServerConfig) (driver.Ses
 	if err := t.Err(); err != nil {
 		return nil, err
 	}
-	info := t.Info()
+	if err := Supports(t.Info(), cfg); err != nil {
+		return nil, err
+	}
+	s, err := startSession(ctx, t, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Supports refuses cfg, as a *driver.UnsupportedError, when its family or
+// its dispatch is not among the capabilities of info (an adapter's).
+func Supports(info driver.Info, cfg driver.ServerConfig) error {
 	for _, need := range []string{string(cfg.Family), string(cfg.Dispatch)} {
 		if need != string(driver.Sync) && !info.Capabilities.Has(need) {
-			return nil, &driver.UnsupportedError{What: need}
+			return &driver.UnsupportedError{What: need}
 		}
 	}
-	return startSession(ctx, t, cfg)
+	return nil
 }
 
 // live is every adapter process group not yet reaped, for KillAll.
@@ -172,21 +187,6 @@ func Live() int {
 	liveMu.Lock()
 	defer liveMu.Unlock()
 	return len(live)
-}
-
-// errAdapterGone is the error of a command whose adapter exited.
-var errAdapterGone = errors.New("the adapter exited")
-
-func stderrNote(stderr string) string {
-	stderr = strings.TrimSpace(stderr)
-	if stderr == "" {
-		return ""
-	}
-	const keep = 2000
-	if len(stderr) > keep {
-		stderr = "…" + stderr[len(stderr)-keep:]
-	}
-	return fmt.Sprintf("\nadapter stderr:\n%s", stderr)
 }
 
 // environ is the adapter's environment: the harness's, plus what the
