@@ -12,6 +12,24 @@ fi
 if docker info >/dev/null 2>&1; then
   exit 0
 fi
+# A dockerd that is still starting or stopping (its API goes first): give
+# it 30 s to do either.
+for _ in $(seq 1 30); do
+  pgrep -x dockerd >/dev/null 2>&1 || break
+  if docker info >/dev/null 2>&1; then
+    exit 0
+  fi
+  sleep 1
+done
+if pgrep -x dockerd >/dev/null 2>&1; then
+  echo "docker-up.sh: a dockerd runs and does not answer after 30 s: stop it (pkill dockerd) or fix it" >&2
+  exit 1
+fi
+# A pid file left by a dockerd that died makes a new one refuse to start.
+pidfile=/var/run/docker.pid
+if [ -f "$pidfile" ] && ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+  rm -f "$pidfile"
+fi
 echo "docker-up.sh: no engine answers; starting dockerd"
 log=${DOCKERD_LOG:-/tmp/dockerd.log}
 (setsid dockerd >"$log" 2>&1 &)
