@@ -94,17 +94,18 @@ func (p *Port) Start(_ context.Context, cfg driver.ServerConfig) (_ driver.Sessi
 	s := &session{cfg: cfg, build: p.New}
 	defer func() {
 		if err != nil {
-			s.removeDir()
+			s.dir.Remove()
 		}
 	}()
 	addr := cfg.Address
 	if addr == "" {
 		addr = "127.0.0.1:0"
 		if cfg.Family.IsUnix() {
-			if s.dir, err = os.MkdirTemp("", "sockspec"); err != nil {
+			dir, err := s.dir.Path()
+			if err != nil {
 				return nil, err
 			}
-			addr = filepath.Join(s.dir, "server.sock")
+			addr = filepath.Join(dir, "server.sock")
 		}
 	}
 	s.hooks = newHooks(cfg, addr)
@@ -122,8 +123,8 @@ func (p *Port) Start(_ context.Context, cfg driver.ServerConfig) (_ driver.Sessi
 type session struct {
 	cfg    driver.ServerConfig
 	hooks  *Hooks
-	dir    string          // temporary directory of socket paths, removed on Close
-	life   context.Context // ends at Close: bounds the server's own calls
+	dir    driver.SocketDir // the socket paths' directory, removed on Close
+	life   context.Context  // ends at Close: bounds the server's own calls
 	cancel context.CancelFunc
 	calls  sync.WaitGroup // goroutines running server calls
 
@@ -175,27 +176,7 @@ func (s *session) Trace() *driver.Trace { return &s.hooks.trace }
 
 // Dial opens a client of the session's family.
 func (s *session) Dial(ctx context.Context, unbound bool) (net.Conn, error) {
-	dir := ""
-	if s.cfg.Family == driver.UnixDgram && !unbound {
-		var err error
-		if dir, err = s.clientDir(); err != nil {
-			return nil, err
-		}
-	}
-	return driver.Dial(ctx, s.cfg.Family, s.Address(), dir, unbound)
-}
-
-func (s *session) clientDir() (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.dir == "" {
-		d, err := os.MkdirTemp("", "sockspec")
-		if err != nil {
-			return "", err
-		}
-		s.dir = d
-	}
-	return s.dir, nil
+	return s.dir.Dial(ctx, s.cfg.Family, s.Address(), unbound)
 }
 
 // call runs f with the server on a goroutine of its own and waits for it
@@ -394,15 +375,6 @@ func (s *session) Close() error {
 	case <-time.After(closeBound):
 		err = fmt.Errorf("goadapter: server calls still running %v after Close", closeBound)
 	}
-	s.removeDir()
+	s.dir.Remove()
 	return err
-}
-
-func (s *session) removeDir() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.dir != "" {
-		os.RemoveAll(s.dir)
-		s.dir = ""
-	}
 }

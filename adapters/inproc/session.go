@@ -27,7 +27,7 @@ type session struct {
 	trace   driver.Trace
 	start   time.Time
 	seq     atomic.Int64
-	dir     string // temporary directory of socket paths, removed on Close
+	dir     driver.SocketDir // the socket paths' directory, removed on Close
 	cancel  context.CancelFunc
 	life    context.Context // ends at Close: bounds the server's own calls
 	calls   sync.WaitGroup  // goroutines running server calls
@@ -65,16 +65,17 @@ func startSession(_ context.Context, dc driver.ServerConfig, mutation string, mu
 	defer func() {
 		if err != nil {
 			s.cancel()
-			s.removeDir()
+			s.dir.Remove()
 		}
 	}()
 	addr := dc.Address
 	if addr == "" {
 		if dc.Family.IsUnix() {
-			if s.dir, err = os.MkdirTemp("", "sockspec"); err != nil {
+			dir, err := s.dir.Path()
+			if err != nil {
 				return nil, err
 			}
-			addr = filepath.Join(s.dir, "server.sock")
+			addr = filepath.Join(dir, "server.sock")
 		} else {
 			addr = "127.0.0.1:0"
 		}
@@ -179,27 +180,7 @@ func (s *session) family() driver.Family { return s.cfg.Family }
 
 // Dial opens a client of the session's family on real sockets.
 func (s *session) Dial(ctx context.Context, unbound bool) (net.Conn, error) {
-	dir := ""
-	if s.cfg.Family == driver.UnixDgram && !unbound {
-		var err error
-		if dir, err = s.clientDir(); err != nil {
-			return nil, err
-		}
-	}
-	return driver.Dial(ctx, s.cfg.Family, s.Address(), dir, unbound)
-}
-
-func (s *session) clientDir() (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.dir == "" {
-		d, err := os.MkdirTemp("", "sockspec")
-		if err != nil {
-			return "", err
-		}
-		s.dir = d
-	}
-	return s.dir, nil
+	return s.dir.Dial(ctx, s.cfg.Family, s.Address(), unbound)
 }
 
 // run calls f on its own goroutine and waits for it until ctx ends; the
@@ -362,17 +343,8 @@ func (s *session) Close() error {
 		}
 		cancel()
 	}
-	s.removeDir()
+	s.dir.Remove()
 	return err
-}
-
-func (s *session) removeDir() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.dir != "" {
-		os.RemoveAll(s.dir)
-		s.dir = ""
-	}
 }
 
 // ExitContext is the end of a with block: the reference's io.Closer.
