@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sockspec/sockspec/internal/waitgroup"
+
 	"github.com/sockspec/sockspec/internal/osfault"
 	"github.com/sockspec/sockspec/internal/procfs"
 	"github.com/sockspec/sockspec/internal/procgroup"
@@ -101,14 +103,7 @@ func (s *Session) readStdout(r io.Reader) {
 // WaitOutput waits up to bound for the program's stdout and stderr to be
 // read to their end, and reports whether they were.
 func (s *Session) WaitOutput(bound time.Duration) bool {
-	done := make(chan struct{})
-	go func() { s.readers.Wait(); close(done) }()
-	select {
-	case <-done:
-		return true
-	case <-time.After(bound):
-		return false
-	}
+	return waitgroup.Within(&s.readers, bound)
 }
 
 // Inject makes f happen to the server's process from outside: see

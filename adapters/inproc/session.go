@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sockspec/sockspec/internal/waitgroup"
+
 	"github.com/sockspec/sockspec/internal/syncbuf"
 
 	"github.com/sockspec/sockspec/impl"
@@ -324,12 +326,8 @@ func (s *session) Close() error {
 	s.mu.Unlock()
 	s.cancel()
 	_ = s.srv.ServerClose()
-	done := make(chan struct{})
-	go func() { s.calls.Wait(); close(done) }()
 	var err error
-	select {
-	case <-done:
-	case <-time.After(closeBound):
+	if !waitgroup.Within(&s.calls, closeBound) {
 		err = fmt.Errorf("inproc: server calls still running %v after Close", closeBound)
 	}
 	s.mu.Lock()

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sockspec/sockspec/internal/waitgroup"
+
 	"github.com/sockspec/sockspec/internal/procgroup"
 	"github.com/sockspec/sockspec/internal/protoschema"
 	"github.com/sockspec/sockspec/spec/driver"
@@ -357,14 +359,7 @@ func (p *Peer) Bye(ctx context.Context) {
 // WaitOutput waits up to bound for the adapter's stdout and stderr to be
 // read to their end, and reports whether they were.
 func (p *Peer) WaitOutput(bound time.Duration) bool {
-	done := make(chan struct{})
-	go func() { p.readers.Wait(); close(done) }()
-	select {
-	case <-done:
-		return true
-	case <-time.After(bound):
-		return false
-	}
+	return waitgroup.Within(&p.readers, bound)
 }
 
 // Stderr is what the adapter and its children wrote to standard error.
