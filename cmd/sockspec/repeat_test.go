@@ -120,16 +120,7 @@ func TestRepeatedRuns(t *testing.T) {
 // way, which stops its adapter, and starts no other run.
 func TestRepeatedRunInterrupted(t *testing.T) {
 	t.Parallel()
-	path := hostileCopy(t, "never-answers.sh")
-	// At the end of its input the adapter becomes a sleep, which /proc no
-	// longer shows as running path; here it stays the shell it was.
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, bytes.Replace(b, []byte("exec sleep"), []byte("sleep"), 1), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	path := lingeringAdapter(t)
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -177,4 +168,21 @@ func TestRepeatedRunsCheckFlagsFirst(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "run-1")); err == nil {
 		t.Error("a run started despite the bad flag")
 	}
+}
+
+// lingeringAdapter is a copy of the hostile adapter that never answers,
+// made to stay the shell that /proc shows running its path: at the end of
+// its input the original becomes a sleep, which /proc no longer shows so,
+// and an interrupt test could not find it.
+func lingeringAdapter(t *testing.T) string {
+	t.Helper()
+	path := hostileCopy(t, "never-answers.sh")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, bytes.Replace(b, []byte("exec sleep"), []byte("sleep"), 1), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

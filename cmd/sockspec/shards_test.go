@@ -280,16 +280,7 @@ func TestRerunFailed(t *testing.T) {
 // killing its adapters, and the run exits 2 saying so.
 func TestParallelRunInterrupted(t *testing.T) {
 	t.Parallel()
-	path := hostileCopy(t, "never-answers.sh")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// As in TestRepeatedRunInterrupted: the adapter stays the shell that
-	// /proc shows running path.
-	if err := os.WriteFile(path, bytes.Replace(b, []byte("exec sleep"), []byte("sleep"), 1), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	path := lingeringAdapter(t)
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
